@@ -1,0 +1,181 @@
+//! The script runner: `luxc run FILE`, `luxc FILE`, `luxc -e CODE`, `luxc -`.
+//!
+//! Exit status: 0 on success, 1 on a Lua error (message and traceback with
+//! `file:line` on stderr), the script's own status through `os.exit(n)`.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use mlua::{Function, Lua, MultiValue, Value};
+
+use crate::lua::{runtime, RuntimeOptions};
+
+/// What to run, as the command line gave it.
+#[derive(Debug, Clone, Default)]
+pub struct Invocation {
+    /// The original argv (for Lua's `arg`).
+    pub argv: Vec<OsString>,
+    /// Index of the script in argv (`-` for stdin), if one was given.
+    pub script: Option<usize>,
+    /// `-e` chunks, run in order before the script.
+    pub chunks: Vec<String>,
+}
+
+/// Runs the chunks and the script; returns the process exit status.
+pub fn run(inv: &Invocation) -> i32 {
+    match try_run(inv) {
+        Ok(()) => 0,
+        Err(message) => {
+            eprintln!("luxc: {message}");
+            1
+        }
+    }
+}
+
+fn try_run(inv: &Invocation) -> Result<(), String> {
+    let script = inv.script.map(|i| inv.argv[i].clone());
+    let (source, chunk_name, dir) = match &script {
+        None => (None, String::new(), None),
+        Some(s) if crate::cli::is_stdin(s) => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("cannot read stdin: {e}"))?;
+            (Some(buf), "=stdin".to_string(), None)
+        }
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| format!("cannot open {}: {e}", Path::new(path).display()))?;
+            let dir = Path::new(path).parent().map(Path::to_path_buf);
+            (Some(bytes), format!("@{}", path.to_string_lossy()), dir)
+        }
+    };
+    let lua = runtime(&RuntimeOptions { script_dir: dir }).map_err(|e| e.to_string())?;
+    set_arg_table(&lua, &inv.argv, inv.script.unwrap_or(0)).map_err(|e| e.to_string())?;
+    for code in &inv.chunks {
+        let f = lua
+            .load(code.as_str())
+            .set_name("=(command line)")
+            .into_function()
+            .map_err(|e| crate::lua::args::lua_message(&e))?;
+        call_traced(&lua, f, MultiValue::new())?;
+    }
+    if let Some(mut bytes) = source {
+        strip_shebang(&mut bytes);
+        let f = lua
+            .load(&bytes[..])
+            .set_name(chunk_name)
+            .into_function()
+            .map_err(|e| crate::lua::args::lua_message(&e))?;
+        let first = inv.script.unwrap_or(0) + 1;
+        let script_args = inv.argv[first.min(inv.argv.len())..]
+            .iter()
+            .map(|a| lua.create_string(a.as_bytes()).map(Value::String))
+            .collect::<mlua::Result<MultiValue>>()
+            .map_err(|e| e.to_string())?;
+        call_traced(&lua, f, script_args)?;
+    }
+    Ok(())
+}
+
+/// `arg` as lua(1) builds it: the script at 0, its arguments at 1.., and what
+/// came before the script (the interpreter, options) at negative indices.
+fn set_arg_table(lua: &Lua, argv: &[OsString], script: usize) -> mlua::Result<()> {
+    let arg = lua.create_table()?;
+    for (i, a) in argv.iter().enumerate() {
+        arg.raw_set(i as i64 - script as i64, lua.create_string(a.as_bytes())?)?;
+    }
+    lua.globals().set("arg", arg)
+}
+
+/// Blanks a `#!` first line but keeps the newline, so line numbers stay right.
+fn strip_shebang(bytes: &mut Vec<u8>) {
+    if bytes.starts_with(b"#") {
+        let end = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(bytes.len());
+        bytes.drain(..end);
+    }
+}
+
+const TRACED_CALL: &str = r#"
+local f = ...
+local function handler(e)
+  if type(e) == "userdata" then
+    -- An error raised on the Rust side (e.g. an interrupt): mlua's text, less
+    -- its "runtime error: " prefix and its own traceback.
+    local ok, s = pcall(tostring, e)
+    if ok and type(s) == "string" then
+      e = s:gsub("^runtime error: ", ""):gsub("\nstack traceback:.*$", "")
+    end
+  end
+  if type(e) ~= "string" then
+    local mt = getmetatable(e)
+    e = (mt and mt.__tostring) and tostring(e) or ("(error object is a " .. type(e) .. " value)")
+  end
+  return debug.traceback(e, 2)
+end
+return xpcall(f, handler, select(2, ...))
+"#;
+
+/// Calls `f` with a traceback handler; on error returns the message followed
+/// by the Lua traceback (frames of luxc's own call wrapper trimmed).
+pub fn call_traced(lua: &Lua, f: Function, args: MultiValue) -> Result<MultiValue, String> {
+    let caller: Function = lua
+        .load(TRACED_CALL)
+        .set_name("=[luxc]")
+        .into_function()
+        .map_err(|e| e.to_string())?;
+    let mut all = MultiValue::new();
+    all.push_back(Value::Function(f));
+    all.extend(args);
+    let mut out: MultiValue = caller
+        .call(all)
+        .map_err(|e| crate::lua::args::lua_message(&e))?;
+    match out.pop_front() {
+        Some(Value::Boolean(true)) => Ok(out),
+        _ => {
+            let msg = match out.pop_front() {
+                Some(Value::String(s)) => s.to_string_lossy(),
+                _ => "error".to_string(),
+            };
+            Err(trim_traceback(&msg))
+        }
+    }
+}
+
+/// Drops the traceback frames below the script (xpcall and luxc's caller).
+fn trim_traceback(msg: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for line in msg.lines() {
+        if line.contains("in function 'xpcall'") {
+            break;
+        }
+        out.push(line);
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebang_is_blanked_keeping_line_numbers() {
+        let mut b = b"#!/usr/bin/env luxc\nprint(1)\n".to_vec();
+        strip_shebang(&mut b);
+        assert_eq!(b, b"\nprint(1)\n");
+    }
+
+    #[test]
+    fn traceback_stops_at_the_script() {
+        let msg = "a.lua:1: boom\nstack traceback:\n\t[C]: in function 'error'\n\ta.lua:1: in main chunk\n\t[C]: in function 'xpcall'\n\t[luxc]:9: in main chunk";
+        assert_eq!(
+            trim_traceback(msg),
+            "a.lua:1: boom\nstack traceback:\n\t[C]: in function 'error'\n\ta.lua:1: in main chunk"
+        );
+    }
+}

@@ -1,0 +1,351 @@
+//! Argument checking for binding functions, and the wrapper that turns a Rust
+//! failure into a Lua error raised at the caller's line.
+//!
+//! Messages have one form everywhere:
+//! `luxc.host.exec: argument 1: expected a list of strings, got number`,
+//! `luxc.host.exec: field 'cwd': expected a string, got boolean`,
+//! `luxc.host.exec: unknown option 'tmeout' (expected one of: cwd, env, …)`.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, Value};
+
+/// A failure inside a binding function: the message the Lua caller sees.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl Failure {
+    /// A failure of `func` with `detail`, as `func: detail`.
+    pub fn new(func: &str, detail: impl std::fmt::Display) -> Self {
+        Failure(format!("{func}: {detail}"))
+    }
+
+    /// A library error of `func`, with its whole chain of causes.
+    pub fn from_error(func: &str, err: &(dyn std::error::Error + 'static)) -> Self {
+        Failure::new(func, crate::error::chain(err))
+    }
+
+    /// An error raised by Lua code that a binding called, keeping Lua's message.
+    pub fn from_lua(func: &str, err: &mlua::Error) -> Self {
+        Failure::new(func, lua_message(err))
+    }
+}
+
+/// The result type of binding functions.
+pub type LuaResult<T> = Result<T, Failure>;
+
+/// The message of an mlua error without mlua's "runtime error:" prefix or the
+/// Rust-side traceback (the Lua traceback is added where the error is reported).
+pub fn lua_message(err: &mlua::Error) -> String {
+    match err {
+        mlua::Error::CallbackError { cause, .. } => lua_message(cause),
+        mlua::Error::RuntimeError(msg) => msg.clone(),
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::ExternalError(e) => crate::error::chain(e.as_ref()),
+        other => other.to_string(),
+    }
+}
+
+/// The type name Lua itself would report for `v`.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Nil => "nil",
+        Value::Boolean(_) => "boolean",
+        Value::Integer(_) | Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Table(_) => "table",
+        Value::Function(_) => "function",
+        Value::Thread(_) => "thread",
+        Value::UserData(_) | Value::LightUserData(_) => "userdata",
+        _ => "value",
+    }
+}
+
+const WRAPPER: &str = r#"
+local pack, unpack, error = table.pack, table.unpack, error
+return function(f)
+  return function(...)
+    local r = pack(f(...))
+    if r[1] then return unpack(r, 2, r.n) end
+    error(r[2], 2)
+  end
+end
+"#;
+
+/// Creates the Lua function `name` from `f`. The Rust side returns `(true, …)`
+/// or `(false, message)`; a small Lua wrapper raises the message at level 2, so
+/// the error carries the `file:line` of the script line that made the call.
+/// A panic in `f` is caught here and reported as a bug; it never unwinds into Lua.
+pub fn function<R, F>(lua: &Lua, name: &'static str, f: F) -> mlua::Result<Function>
+where
+    R: IntoLuaMulti,
+    F: Fn(&Lua, Args) -> LuaResult<R> + 'static,
+{
+    let raw = lua.create_function(move |lua, values: MultiValue| {
+        let args = Args {
+            func: name,
+            values: values.into_vec(),
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| f(lua, args)));
+        let failure = match outcome {
+            Ok(Ok(r)) => {
+                let mut out = r.into_lua_multi(lua)?;
+                out.push_front(Value::Boolean(true));
+                return Ok(out);
+            }
+            Ok(Err(failure)) => failure,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".into());
+                Failure::new(name, format!("internal error (a bug in luxc): {what}"))
+            }
+        };
+        (false, failure.0).into_lua_multi(lua)
+    })?;
+    wrapper(lua)?.call(raw)
+}
+
+fn wrapper(lua: &Lua) -> mlua::Result<Function> {
+    const KEY: &str = "luxc.wrapper";
+    if let Ok(f) = lua.named_registry_value::<Function>(KEY) {
+        return Ok(f);
+    }
+    let f: Function = lua.load(WRAPPER).set_name("=[luxc]").call(())?;
+    lua.set_named_registry_value(KEY, &f)?;
+    Ok(f)
+}
+
+/// The positional arguments of one call, with checks that name the function.
+pub struct Args {
+    func: &'static str,
+    values: Vec<Value>,
+}
+
+impl Args {
+    /// The name of the function being called, for messages.
+    pub fn func(&self) -> &'static str {
+        self.func
+    }
+
+    /// How many arguments were passed.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True when the call had no arguments.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Argument `n` (1-based); nil when absent.
+    pub fn get(&self, n: usize) -> Value {
+        self.values.get(n - 1).cloned().unwrap_or(Value::Nil)
+    }
+
+    /// Fails unless at most `n` arguments were passed (extra ones are mistakes).
+    pub fn at_most(&self, n: usize) -> LuaResult<()> {
+        let extra = self.values.len();
+        if extra > n && !self.values[n..].iter().all(|v| v.is_nil()) {
+            let plural = if n == 1 { "" } else { "s" };
+            return Err(self.fail(n + 1, format!("unexpected (takes {n} argument{plural})")));
+        }
+        Ok(())
+    }
+
+    /// A failure about argument `n`.
+    pub fn fail(&self, n: usize, detail: impl std::fmt::Display) -> Failure {
+        Failure::new(self.func, format!("argument {n}: {detail}"))
+    }
+
+    /// A failure for argument `n` not being `expected`.
+    pub fn expected(&self, n: usize, expected: &str) -> Failure {
+        let got = type_name(&self.get(n));
+        self.fail(n, format!("expected {expected}, got {got}"))
+    }
+
+    /// Argument `n` as a string (numbers are not silently converted).
+    pub fn string(&self, n: usize) -> LuaResult<String> {
+        match self.get(n) {
+            Value::String(s) => Ok(s.to_string_lossy()),
+            _ => Err(self.expected(n, "a string")),
+        }
+    }
+
+    /// Argument `n` as a table, described as `expected` in a failure.
+    pub fn table(&self, n: usize, expected: &str) -> LuaResult<Table> {
+        match self.get(n) {
+            Value::Table(t) => Ok(t),
+            _ => Err(self.expected(n, expected)),
+        }
+    }
+
+    /// Argument `n` as a finite number.
+    pub fn number(&self, n: usize, expected: &str) -> LuaResult<f64> {
+        match self.get(n) {
+            Value::Integer(i) => Ok(i as f64),
+            Value::Number(x) if x.is_finite() => Ok(x),
+            _ => Err(self.expected(n, expected)),
+        }
+    }
+
+    /// Argument `n` as an option table (absent → None), keys checked against `allowed`.
+    pub fn options(&self, n: usize, allowed: &'static [&'static str]) -> LuaResult<Option<Opts>> {
+        match self.get(n) {
+            Value::Nil => Ok(None),
+            Value::Table(t) => {
+                let opts = Opts::new(self.func, t, allowed);
+                opts.reject_unknown(false)?;
+                Ok(Some(opts))
+            }
+            _ => Err(self.expected(n, "an option table")),
+        }
+    }
+}
+
+/// An option table (`{ cwd = "/", timeout = 5 }`) with typed, named accessors.
+pub struct Opts {
+    func: &'static str,
+    table: Table,
+    allowed: &'static [&'static str],
+}
+
+impl Opts {
+    /// Wraps `table` as the options of `func` that accept the keys `allowed`.
+    pub fn new(func: &'static str, table: Table, allowed: &'static [&'static str]) -> Self {
+        Opts {
+            func,
+            table,
+            allowed,
+        }
+    }
+
+    /// The raw table.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// Fails on any key that is not an allowed option name; with `list_part`,
+    /// integer keys 1..n of the sequence are allowed too.
+    pub fn reject_unknown(&self, list_part: bool) -> LuaResult<()> {
+        let len = if list_part { self.table.raw_len() } else { 0 };
+        for pair in self.table.pairs::<Value, Value>() {
+            let (key, _) = pair.map_err(|e| Failure::from_lua(self.func, &e))?;
+            match &key {
+                Value::String(s) => {
+                    let name = s.to_string_lossy();
+                    if !self.allowed.contains(&name.as_str()) {
+                        return Err(self.unknown(&format!("'{name}'")));
+                    }
+                }
+                Value::Integer(i) if list_part && *i >= 1 && (*i as usize) <= len => {}
+                Value::Integer(i) => return Err(self.unknown(&format!("[{i}]"))),
+                other => return Err(self.unknown(&format!("key of type {}", type_name(other)))),
+            }
+        }
+        Ok(())
+    }
+
+    fn unknown(&self, what: &str) -> Failure {
+        let mut names: Vec<&str> = self.allowed.to_vec();
+        names.sort_unstable();
+        Failure::new(
+            self.func,
+            format!(
+                "unknown option {what} (expected one of: {})",
+                names.join(", ")
+            ),
+        )
+    }
+
+    /// A failure about field `key`.
+    pub fn fail(&self, key: &str, detail: impl std::fmt::Display) -> Failure {
+        Failure::new(self.func, format!("field '{key}': {detail}"))
+    }
+
+    fn value(&self, key: &str) -> LuaResult<Value> {
+        debug_assert!(self.allowed.contains(&key), "option {key} not declared");
+        self.table
+            .raw_get(key)
+            .map_err(|e| Failure::from_lua(self.func, &e))
+    }
+
+    fn expected(&self, key: &str, expected: &str, got: &Value) -> Failure {
+        self.fail(key, format!("expected {expected}, got {}", type_name(got)))
+    }
+
+    /// Field `key` as a string, if set.
+    pub fn string(&self, key: &str) -> LuaResult<Option<String>> {
+        match self.value(key)? {
+            Value::Nil => Ok(None),
+            Value::String(s) => Ok(Some(s.to_string_lossy())),
+            other => Err(self.expected(key, "a string", &other)),
+        }
+    }
+
+    /// Field `key` as raw bytes (a Lua string may hold any bytes), if set.
+    pub fn bytes(&self, key: &str) -> LuaResult<Option<Vec<u8>>> {
+        match self.value(key)? {
+            Value::Nil => Ok(None),
+            Value::String(s) => Ok(Some(s.as_bytes().to_vec())),
+            other => Err(self.expected(key, "a string", &other)),
+        }
+    }
+
+    /// Field `key` as a boolean, if set.
+    pub fn boolean(&self, key: &str) -> LuaResult<Option<bool>> {
+        match self.value(key)? {
+            Value::Nil => Ok(None),
+            Value::Boolean(b) => Ok(Some(b)),
+            other => Err(self.expected(key, "a boolean", &other)),
+        }
+    }
+
+    /// Field `key` as a finite number, if set; `expected` describes it in a failure.
+    pub fn number(&self, key: &str, expected: &str) -> LuaResult<Option<f64>> {
+        match self.value(key)? {
+            Value::Nil => Ok(None),
+            Value::Integer(i) => Ok(Some(i as f64)),
+            Value::Number(x) if x.is_finite() => Ok(Some(x)),
+            other => Err(self.expected(key, expected, &other)),
+        }
+    }
+
+    /// Field `key` as a map of string to string (`env = { HOME = "/root" }`), if set.
+    pub fn string_map(&self, key: &str) -> LuaResult<Option<Vec<(String, String)>>> {
+        let table = match self.value(key)? {
+            Value::Nil => return Ok(None),
+            Value::Table(t) => t,
+            other => return Err(self.expected(key, "a table of strings", &other)),
+        };
+        let mut out = Vec::new();
+        for pair in table.pairs::<Value, Value>() {
+            let (k, v) = pair.map_err(|e| Failure::from_lua(self.func, &e))?;
+            let name = match &k {
+                Value::String(s) => s.to_string_lossy(),
+                other => {
+                    return Err(self.fail(
+                        key,
+                        format!("expected string keys, got a {} key", type_name(other)),
+                    ))
+                }
+            };
+            let value = match &v {
+                Value::String(s) => s.to_string_lossy(),
+                Value::Integer(i) => i.to_string(),
+                Value::Number(x) => x.to_string(),
+                other => {
+                    return Err(self.fail(
+                        &format!("{key}.{name}"),
+                        format!("expected a string, got {}", type_name(other)),
+                    ))
+                }
+            };
+            out.push((name, value));
+        }
+        out.sort();
+        Ok(Some(out))
+    }
+}

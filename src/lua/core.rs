@@ -1,0 +1,25 @@
+//! `luxc.version`, `luxc.sleep`.
+
+use std::time::Duration;
+
+use mlua::{Lua, Table};
+
+use super::args::{function, Args, LuaResult};
+
+/// Registers the top-level values and functions of `luxc`.
+pub fn register(lua: &Lua, luxc: &Table) -> mlua::Result<()> {
+    luxc.set("version", crate::VERSION)?;
+    luxc.set("sleep", function(lua, "luxc.sleep", sleep)?)?;
+    Ok(())
+}
+
+/// `luxc.sleep(seconds)`: blocks this script for a (fractional) number of seconds.
+fn sleep(_: &Lua, args: Args) -> LuaResult<()> {
+    args.at_most(1)?;
+    let secs = args.number(1, "a number of seconds")?;
+    if secs < 0.0 {
+        return Err(args.fail(1, format!("expected a number of seconds >= 0, got {secs}")));
+    }
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! The embedded stdlib: Lua modules compiled into the binary (`include_str!`),
+//! found by `require` through a searcher placed before the file searchers.
+
+use mlua::{Function, Lua, Table, Value};
+
+use super::args::{function, Args, Failure, LuaResult};
+
+/// Embedded modules: `require` name and source.
+pub const MODULES: &[(&str, &str)] = &[("luxc.inspect", include_str!("../../stdlib/inspect.lua"))];
+
+/// The LuaLS stubs describing the API, embedded for `:help`.
+pub const META: &str = include_str!("../../stdlib/meta/luxc.lua");
+
+/// Installs the searcher and the stdlib functions that hang off `luxc`.
+pub fn register(lua: &Lua, luxc: &Table) -> mlua::Result<()> {
+    let package: Table = lua.globals().get("package")?;
+    let searchers: Table = package.get("searchers")?;
+    let searcher = lua.create_function(|lua, name: String| search(lua, &name))?;
+    // After package.preload (1), before the path searchers, so stdlib names win.
+    searchers.raw_insert(2, searcher)?;
+    luxc.set("inspect", function(lua, "luxc.inspect", inspect)?)?;
+    Ok(())
+}
+
+fn search(lua: &Lua, name: &str) -> mlua::Result<Value> {
+    match MODULES.iter().find(|(n, _)| *n == name) {
+        Some((n, source)) => {
+            let chunk_name = format!("@[luxc]/{}.lua", n.trim_start_matches("luxc."));
+            let loader = lua.load(*source).set_name(chunk_name).into_function()?;
+            Ok(Value::Function(loader))
+        }
+        None => Ok(Value::String(
+            lua.create_string(format!("no embedded module '{name}'"))?,
+        )),
+    }
+}
+
+/// `luxc.inspect(value)` → a readable, stable rendering: nested tables indented
+/// with sorted keys, handles by their `__tostring`. The REPL prints with it.
+fn inspect(lua: &Lua, args: Args) -> LuaResult<String> {
+    args.at_most(1)?;
+    let render = inspect_fn(lua).map_err(|e| Failure::from_lua(args.func(), &e))?;
+    render
+        .call(args.get(1))
+        .map_err(|e| Failure::from_lua(args.func(), &e))
+}
+
+/// The Lua function behind `luxc.inspect`, loaded once.
+pub fn inspect_fn(lua: &Lua) -> mlua::Result<Function> {
+    let require: Function = lua.globals().get("require")?;
+    require.call("luxc.inspect")
+}

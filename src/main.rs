@@ -1,0 +1,109 @@
+//! The luxc binary: parses the command line and hands over to `luxc::cli`.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::str::FromStr;
+
+use clap::{ArgAction, Parser, Subcommand};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
+
+use luxc::cli;
+
+/// luxc: a Linux container and lab engine programmed in Lua.
+///
+/// `luxc FILE [ARGS...]` runs a script (as `luxc run`); bare `luxc` on a
+/// terminal starts the REPL, otherwise runs the script on stdin.
+#[derive(Parser, Debug)]
+#[command(name = "luxc", version, max_term_width = 100)]
+struct Cli {
+    /// Run CODE before the script (repeatable), as `lua -e` does.
+    #[arg(short = 'e', value_name = "CODE", action = ArgAction::Append)]
+    code: Vec<String>,
+
+    /// More logs on stderr: -v debug, -vv trace (or set LUXC_LOG, e.g. "debug").
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a Lua script with the luxc API (FILE `-` reads the script from stdin).
+    Run {
+        /// The script; the shorthand `luxc FILE` does the same.
+        #[arg(value_name = "FILE")]
+        file: OsString,
+        /// Arguments for the script: `arg[1]`, … and `...` in its main chunk.
+        #[arg(
+            value_name = "ARGS",
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        args: Vec<OsString>,
+    },
+    /// Interactive Lua prompt with the luxc API (completion, :help, history).
+    Repl,
+    /// Report what this host can do for containers and labs, and what is missing.
+    Check {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() {
+    let original: Vec<OsString> = std::env::args_os().collect();
+    let expanded = cli::expand(&original);
+    let args = Cli::parse_from(&expanded.argv);
+    init_logging(args.verbose);
+    let code = match args.command {
+        Some(Command::Run { .. }) => cli::run::run(&cli::run::Invocation {
+            argv: original,
+            script: expanded.script,
+            chunks: args.code,
+        }),
+        Some(Command::Repl) => cli::repl::run(&original),
+        Some(Command::Check { json }) => cli::check::run(json),
+        None if !args.code.is_empty() => cli::run::run(&cli::run::Invocation {
+            argv: original,
+            script: None,
+            chunks: args.code,
+        }),
+        None if std::io::stdin().is_terminal() => cli::repl::run(&original),
+        None => {
+            // Not a terminal: run the script on stdin, as lua(1) does.
+            let mut argv = original;
+            argv.push("-".into());
+            let script = Some(argv.len() - 1);
+            cli::run::run(&cli::run::Invocation {
+                argv,
+                script,
+                chunks: Vec::new(),
+            })
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Logs go to stderr: warnings from luxc, and script messages from info up
+/// (`luxc.log.info`); -v and -vv widen that, LUXC_LOG replaces it.
+fn init_logging(verbose: u8) {
+    let spec = match (std::env::var("LUXC_LOG"), verbose) {
+        (Ok(s), _) if !s.is_empty() => s,
+        (_, 0) => "warn,lua=info".to_string(),
+        (_, 1) => "debug".to_string(),
+        _ => "trace".to_string(),
+    };
+    let filter = Targets::from_str(&spec).unwrap_or_else(|e| {
+        eprintln!("luxc: LUXC_LOG: {e}; using warn");
+        Targets::new().with_default(tracing::Level::WARN)
+    });
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .without_time();
+    tracing_subscriber::registry().with(fmt).with(filter).init();
+}

@@ -1,0 +1,5 @@
+//! Host processes: running a command with captured output, a timeout and stdin.
+
+mod exec;
+
+pub use exec::{run, ExecError, ExecOutput, ExecSpec};

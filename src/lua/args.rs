@@ -349,3 +349,32 @@ impl Opts {
         Ok(Some(out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_lua_error_naming_the_function() {
+        let lua = Lua::new();
+        let f = function(&lua, "t.boom", |_, _| -> LuaResult<()> { panic!("kaput") }).unwrap();
+        lua.globals().set("boom", f).unwrap();
+        let msg: String = lua
+            .load("local ok, e = pcall(boom) assert(not ok) return e")
+            .eval()
+            .unwrap();
+        assert_eq!(msg, "t.boom: internal error (a bug in luxc): kaput");
+    }
+
+    #[test]
+    fn results_pass_through_the_wrapper() {
+        let lua = Lua::new();
+        let f = function(&lua, "t.two", |_, a: Args| -> LuaResult<(i64, String)> {
+            Ok((a.len() as i64, a.string(1)?))
+        })
+        .unwrap();
+        lua.globals().set("two", f).unwrap();
+        let (n, s): (i64, String) = lua.load("return two('x', nil, nil)").eval().unwrap();
+        assert_eq!((n, s.as_str()), (3, "x"));
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need on a fresh Debian machine (as
+# root), then checks formatting, lints and runs every test tier this host can run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use. Installed only when missing, so a warm machine
+# does not touch apt at all.
+need=()
+for pkg_cmd in "coreutils:sleep" "procps:ps" "iproute2:ip"; do
+  pkg=${pkg_cmd%%:*} cmd=${pkg_cmd#*:}
+  command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "scripts/test.sh: missing packages ${need[*]}; run as root to install them" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends "${need[@]}" \
+    || { apt-get update && apt-get install -y --no-install-recommends "${need[@]}"; }
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --locked --all-targets

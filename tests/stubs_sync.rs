@@ -1,0 +1,70 @@
+//! The LuaLS stubs (stdlib/meta/luxc.lua) and what the binary registers must
+//! name the same things: a function or field missing from either side fails.
+
+use std::collections::BTreeSet;
+
+use luxc::lua::docs::Docs;
+use luxc::lua::{runtime, RuntimeOptions};
+use mlua::{Table, Value};
+
+/// Every dotted name reachable from `luxc`, tables included.
+fn registered() -> BTreeSet<String> {
+    let lua = runtime(&RuntimeOptions::default()).unwrap();
+    let root: Table = lua.globals().get("luxc").unwrap();
+    let mut names = BTreeSet::from(["luxc".to_string()]);
+    walk(&root, "luxc", &mut names);
+    names
+}
+
+fn walk(table: &Table, prefix: &str, names: &mut BTreeSet<String>) {
+    for pair in table.pairs::<String, Value>() {
+        let (key, value) = pair.unwrap();
+        let name = format!("{prefix}.{key}");
+        if let Value::Table(t) = &value {
+            walk(t, &name, names);
+        }
+        names.insert(name);
+    }
+}
+
+#[test]
+fn stubs_and_registrations_match() {
+    let documented: BTreeSet<String> = Docs::builtin().entries.keys().cloned().collect();
+    let registered = registered();
+    let undocumented: Vec<_> = registered.difference(&documented).collect();
+    let phantom: Vec<_> = documented.difference(&registered).collect();
+    assert!(
+        undocumented.is_empty(),
+        "registered but missing from stdlib/meta/luxc.lua: {undocumented:?}"
+    );
+    assert!(
+        phantom.is_empty(),
+        "documented in stdlib/meta/luxc.lua but not registered: {phantom:?}"
+    );
+}
+
+#[test]
+fn functions_are_documented_as_functions() {
+    let lua = runtime(&RuntimeOptions::default()).unwrap();
+    let docs = Docs::builtin();
+    for (name, entry) in &docs.entries {
+        let is_fn: bool = lua
+            .load(format!("return type({name}) == 'function'"))
+            .eval()
+            .unwrap();
+        assert_eq!(
+            is_fn, entry.is_function,
+            "{name}: stub kind differs from the binary"
+        );
+        assert!(!entry.doc.is_empty(), "{name}: stub has no doc line");
+    }
+}
+
+#[test]
+fn the_stub_file_is_valid_lua() {
+    let lua = mlua::Lua::new();
+    lua.load(luxc::lua::stdlib::META)
+        .set_name("@stdlib/meta/luxc.lua")
+        .exec()
+        .expect("stubs parse and run as Lua");
+}

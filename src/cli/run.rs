@@ -52,6 +52,7 @@ fn try_run(inv: &Invocation) -> Result<(), String> {
             (Some(bytes), format!("@{}", path.to_string_lossy()), dir)
         }
     };
+    tracing::debug!(script = ?script, chunks = inv.chunks.len(), "run");
     let lua = runtime(&RuntimeOptions { script_dir: dir }).map_err(|e| e.to_string())?;
     set_arg_table(&lua, &inv.argv, inv.script.unwrap_or(0)).map_err(|e| e.to_string())?;
     for code in &inv.chunks {

@@ -9,6 +9,7 @@ pub mod docs;
 mod host;
 mod json;
 mod log;
+pub mod opts;
 pub mod stdlib;
 
 use std::path::Path;

@@ -97,6 +97,7 @@ pub fn run(spec: &ExecSpec) -> Result<ExecOutput, ExecError> {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     // Its own process group, so a timeout kills the command and what it started.
     cmd.process_group(0);
+    tracing::debug!(argv = ?spec.argv, cwd = ?spec.cwd, timeout = ?spec.timeout, "exec");
     let mut child = cmd.spawn().map_err(|source| ExecError::Spawn {
         program: program.clone(),
         source,
@@ -121,6 +122,7 @@ pub fn run(spec: &ExecSpec) -> Result<ExecOutput, ExecError> {
     let status = child.wait().map_err(io_err("wait"))?;
     let signal = status.signal();
     let code = status.code().unwrap_or_else(|| 128 + signal.unwrap_or(0));
+    tracing::debug!(%program, code, timed_out = pumped.timed_out, "exec done");
     Ok(ExecOutput {
         code,
         signal,

@@ -18,7 +18,7 @@ use luxc::cli;
 #[command(name = "luxc", version, max_term_width = 100)]
 struct Cli {
     /// Run CODE before the script (repeatable), as `lua -e` does.
-    #[arg(short = 'e', value_name = "CODE", action = ArgAction::Append)]
+    #[arg(short = 'e', value_name = "CODE", action = ArgAction::Append, global = true)]
     code: Vec<String>,
 
     /// More logs on stderr: -v debug, -vv trace (or set LUXC_LOG, e.g. "debug").
@@ -44,7 +44,8 @@ enum Command {
         )]
         args: Vec<OsString>,
     },
-    /// Interactive Lua prompt with the luxc API (completion, :help, history).
+    /// Interactive Lua prompt with the luxc API (completion, :help, history);
+    /// `-e` chunks run first.
     Repl,
     /// Report what this host can do for containers and labs, and what is missing.
     Check {
@@ -65,14 +66,18 @@ fn main() {
             script: expanded.script,
             chunks: args.code,
         }),
-        Some(Command::Repl) => cli::repl::run(&original),
+        Some(Command::Repl) => cli::repl::run(&original, &args.code),
+        Some(Command::Check { .. }) if !args.code.is_empty() => {
+            eprintln!("luxc: -e runs Lua code; `luxc check` takes none");
+            2
+        }
         Some(Command::Check { json }) => cli::check::run(json),
         None if !args.code.is_empty() => cli::run::run(&cli::run::Invocation {
             argv: original,
             script: None,
             chunks: args.code,
         }),
-        None if std::io::stdin().is_terminal() => cli::repl::run(&original),
+        None if std::io::stdin().is_terminal() => cli::repl::run(&original, &[]),
         None => {
             // Not a terminal: run the script on stdin, as lua(1) does.
             let mut argv = original;

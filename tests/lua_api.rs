@@ -118,7 +118,7 @@ fn exec_failures_carry_the_cause() {
         "t:1: luxc.host.exec: exec /nonexistent/luxc-x: No such file or directory (os error 2)"
     );
     let got = error_of(&l, "luxc.host.exec{'true', cwd = '/nonexistent/luxc-dir'}");
-    assert!(got.starts_with("t:1: luxc.host.exec: exec true: "), "{got}");
+    assert_eq!(got, "t:1: luxc.host.exec: exec true: cwd /nonexistent/luxc-dir: No such file or directory (os error 2)");
 }
 
 #[test]
@@ -176,7 +176,17 @@ fn sleep_checks_its_argument() {
     rejects(
         &l,
         "luxc.sleep(0/0)",
-        "luxc.sleep: argument 1: expected a number of seconds, got number",
+        "luxc.sleep: argument 1: expected a number of seconds, got NaN",
+    );
+    rejects(
+        &l,
+        "luxc.sleep(math.huge)",
+        "luxc.sleep: argument 1: expected a number of seconds, got inf",
+    );
+    rejects(
+        &l,
+        "luxc.sleep(1e300)",
+        "luxc.sleep: argument 1: expected a number of seconds below 1e15, got 1e300",
     );
     l.load("luxc.sleep(0.01)").exec().unwrap();
 }
@@ -295,4 +305,103 @@ fn errors_without_a_lua_caller_have_no_position() {
         msg,
         "luxc.sleep: argument 1: expected a number of seconds, got string"
     );
+}
+
+#[test]
+fn c_modules_are_off_and_debian_lua_paths_searched() {
+    let l = lua();
+    l.load(
+        "assert(package.loadlib == nil and package.cpath == '' and #package.searchers == 3)
+            assert(package.path:find('/usr/share/lua/5.4/?.lua', 1, true))
+            local seen = {}
+            for e in package.path:gmatch('[^;]+') do assert(not seen[e], e) seen[e] = true end",
+    )
+    .exec()
+    .unwrap();
+}
+
+#[test]
+fn exec_rejects_numbers_where_strings_and_durations_belong() {
+    let l = lua();
+    let f = "luxc.host.exec: field";
+    let cases = [
+        (
+            "luxc.host.exec{'ls', env = { PORT = 80 }}",
+            "'env.PORT': expected a string, got number",
+        ),
+        (
+            "luxc.host.exec{'ls', timeout = 1e300}",
+            "'timeout': expected a number of seconds below 1e15, got 1e300",
+        ),
+        (
+            "luxc.host.exec{'ls', timeout = 0/0}",
+            "'timeout': expected a number of seconds, got NaN",
+        ),
+    ];
+    for (call, want) in cases {
+        rejects(&l, call, &format!("{f} {want}"));
+    }
+}
+
+#[test]
+fn json_encode_rejects_what_json_cannot_hold() {
+    let l = lua();
+    let e = "luxc.json.encode: argument 1: cannot encode";
+    l.load("cyc = {} cyc.a = { b = cyc }").exec().unwrap();
+    let cases = [
+        ("luxc.json.encode({ a = { print } })", "a function at .a[1]"),
+        (
+            "luxc.json.encode({ 1, a = 2 })",
+            "a table mixing list items and named keys",
+        ),
+        (
+            "luxc.json.encode({ [1] = 1, [3] = 3 })",
+            "a list with holes (keys must be 1..n)",
+        ),
+        (
+            "luxc.json.encode({ x = { 0/0 } })",
+            "the number NaN (JSON has no NaN or infinity) at .x[1]",
+        ),
+        (
+            "luxc.json.encode({ s = '\\255' })",
+            "a string that is not UTF-8 at .s",
+        ),
+        (
+            "luxc.json.encode({ [true] = 1 })",
+            "a table with a boolean key",
+        ),
+        (
+            "luxc.json.encode(cyc)",
+            "a table that contains itself at .a.b",
+        ),
+    ];
+    for (call, want) in cases {
+        rejects(&l, call, &format!("{e} {want}"));
+    }
+}
+
+#[test]
+fn json_encode_keeps_shared_tables_and_empty_arrays() {
+    let l = lua();
+    l.load(
+        r#"local shared = { 1 }
+           assert(luxc.json.encode({ a = shared, b = shared }) == '{"a":[1],"b":[1]}')
+           assert(luxc.json.encode(luxc.json.decode('{"a":[],"b":{}}')) == '{"a":[],"b":{}}')
+           assert(luxc.json.encode({}) == '{}')
+           assert(luxc.json.encode('x\n') == '"x\\n"')"#,
+    )
+    .exec()
+    .unwrap();
+}
+
+#[test]
+fn host_check_leaves_absent_values_nil() {
+    let l = lua();
+    l.load(
+        "for _, i in ipairs(luxc.host.check().items) do
+           assert((i.advice == nil) == (i.status == 'OK'), i.name)
+         end",
+    )
+    .exec()
+    .unwrap();
 }

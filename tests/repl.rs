@@ -96,7 +96,7 @@ fn ctrl_c_interrupts_running_code() {
     p.send("while true do end\r");
     std::thread::sleep(std::time::Duration::from_millis(300));
     p.send("\x03");
-    p.expect("interrupted!");
+    p.expect("interrupted");
     p.send("'still here'\r");
     p.expect("\"still here\"");
     assert_eq!(p.quit(), 0);
@@ -121,5 +121,27 @@ fn bare_luxc_on_a_terminal_starts_the_repl() {
     p.expect("> ");
     p.send("40 + 2\r");
     p.expect("\n42\r\n");
+    assert_eq!(p.quit(), 0);
+}
+
+#[test]
+fn e_chunks_run_before_the_prompt() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().to_str().unwrap();
+    let mut p = Pty::spawn(&["-e", "preset = 99", "repl"], &[("XDG_STATE_HOME", dir)]);
+    p.expect("> ");
+    p.send("preset\r");
+    p.expect("\n99\r\n");
+    assert_eq!(p.quit(), 0);
+}
+
+#[test]
+fn ctrl_c_interrupts_a_sleep() {
+    let state = tempfile::tempdir().unwrap();
+    let mut p = repl(state.path());
+    p.send("luxc.sleep(60)\r");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    p.send("\x03");
+    p.expect("luxc.sleep: interrupted");
     assert_eq!(p.quit(), 0);
 }

@@ -242,3 +242,107 @@ fn verbose_shows_debug_logs_from_scripts() {
     let loud = luxc(["-v", "-e", code], "");
     assert!(text(&loud).1.contains("dbg-msg"), "{}", text(&loud).1);
 }
+
+#[test]
+fn options_after_the_script_belong_to_the_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = script(
+        dir.path(),
+        "opts.lua",
+        "print(...)\nluxc.log.debug('not shown')\n",
+    );
+    let out = luxc([path.as_str(), "--help", "-v", "-e", "x"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(text(&out).0, "--help\t-v\t-e\tx\n");
+    assert!(
+        !text(&out).1.contains("not shown"),
+        "-v after the script is not luxc's"
+    );
+}
+
+#[test]
+fn e_with_check_is_a_usage_error() {
+    let out = luxc(["-e", "x = 1", "check"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("-e"), "{}", text(&out).1);
+}
+
+/// Starts luxc running `code`, waits for `ready` to appear as a file, sends
+/// `sig`, and returns luxc's exit status and stderr.
+fn interrupt_while(code: &str, ready: &Path, sig: nix::sys::signal::Signal) -> (i32, String) {
+    let child = Command::new(common::luxc_bin())
+        .args(["-e", code])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !ready.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "script never got ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), text(&out).1)
+}
+
+#[test]
+fn ctrl_c_kills_a_running_host_command_and_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let code = format!(
+        "luxc.host.exec{{'sh', '-c', 'sleep 60 & echo $! > {0}; wait'}}",
+        pidfile.display()
+    );
+    let (status, err) = interrupt_while(&code, &pidfile, nix::sys::signal::Signal::SIGINT);
+    assert_eq!(status, 130, "{err}");
+    assert!(
+        err.contains("luxc.host.exec: exec sh: interrupted"),
+        "{err}"
+    );
+    // The grandchild (sleep, in the command's process group) is gone too.
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = |p: i32| {
+        std::fs::read_to_string(format!("/proc/{p}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while alive(pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sleep {pid} survived luxc"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_stops_a_busy_lua_loop_and_a_sleep() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready");
+    let mark = format!("io.open('{}', 'w'):close()", ready.display());
+    let (status, err) = interrupt_while(
+        &format!("{mark} while true do end"),
+        &ready,
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    assert_eq!(status, 130, "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    std::fs::remove_file(&ready).unwrap();
+    let (status, err) = interrupt_while(
+        &format!("{mark} luxc.sleep(60)"),
+        &ready,
+        nix::sys::signal::Signal::SIGINT,
+    );
+    assert_eq!(status, 130, "{err}");
+    assert!(err.contains("luxc.sleep: interrupted"), "{err}");
+}

@@ -14,7 +14,9 @@ pub const SUBCOMMANDS: &[&str] = &["run", "repl", "check", "help"];
 /// The command line after shorthand expansion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expanded {
-    /// Arguments for clap, with `run` inserted for the `luxc FILE` shorthand.
+    /// Arguments for clap, with `run` inserted for the `luxc FILE` shorthand,
+    /// ending at the script: what follows belongs to the script alone, so
+    /// `./tool.lua --help -v` reaches the script instead of luxc.
     pub argv: Vec<OsString>,
     /// Index of the script in the original argv, for Lua's `arg` table.
     pub script: Option<usize>,
@@ -50,7 +52,7 @@ pub fn expand(argv: &[OsString]) -> Expanded {
                 script: None,
             };
         }
-        let mut out = argv.to_vec();
+        let mut out = argv[..=i].to_vec();
         if !explicit_run {
             out.insert(i, OsString::from("run"));
         }
@@ -81,14 +83,14 @@ mod tests {
     #[test]
     fn shorthand_inserts_run() {
         let e = expand(&os(&["luxc", "-v", "lab.lua", "-x", "1"]));
-        assert_eq!(e.argv, os(&["luxc", "-v", "run", "lab.lua", "-x", "1"]));
+        assert_eq!(e.argv, os(&["luxc", "-v", "run", "lab.lua"]));
         assert_eq!(e.script, Some(2));
     }
 
     #[test]
     fn explicit_run_and_e_values_are_skipped() {
-        let e = expand(&os(&["luxc", "-e", "x=1", "run", "a.lua", "b"]));
-        assert_eq!(e.argv, os(&["luxc", "-e", "x=1", "run", "a.lua", "b"]));
+        let e = expand(&os(&["luxc", "-e", "x=1", "run", "a.lua", "--help", "-v"]));
+        assert_eq!(e.argv, os(&["luxc", "-e", "x=1", "run", "a.lua"]));
         assert_eq!(e.script, Some(4));
     }
 

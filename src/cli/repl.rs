@@ -5,9 +5,8 @@
 //! interrupts running code), Ctrl-D exits.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use mlua::{HookTriggers, Lua, MultiValue, Value, VmState};
+use mlua::{Lua, MultiValue, Value};
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
@@ -15,13 +14,14 @@ use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 
-use crate::cli::run::call_traced;
+use crate::cli::run::{call_traced, set_arg_table};
 use crate::lua::docs::Docs;
 use crate::lua::{runtime, RuntimeOptions};
+use crate::process::interrupt;
 
 /// Runs the REPL until Ctrl-D or `:quit`; returns the exit status.
-pub fn run(argv: &[std::ffi::OsString]) -> i32 {
-    match try_run(argv) {
+pub fn run(argv: &[std::ffi::OsString], chunks: &[String]) -> i32 {
+    match try_run(argv, chunks) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("luxc repl: {e}");
@@ -30,15 +30,18 @@ pub fn run(argv: &[std::ffi::OsString]) -> i32 {
     }
 }
 
-fn try_run(argv: &[std::ffi::OsString]) -> Result<(), String> {
+fn try_run(argv: &[std::ffi::OsString], chunks: &[String]) -> Result<(), String> {
     let lua = runtime(&RuntimeOptions::default()).map_err(|e| e.to_string())?;
-    let arg = lua.create_table().map_err(|e| e.to_string())?;
-    for (i, a) in argv.iter().enumerate() {
-        arg.raw_set(i, a.to_string_lossy().as_ref())
-            .map_err(|e| e.to_string())?;
+    set_arg_table(&lua, argv, 0).map_err(|e| e.to_string())?;
+    for code in chunks {
+        // As `lua -e CODE -i`: the chunks run first; an error stops before the prompt.
+        let f = lua
+            .load(code.as_str())
+            .set_name("=(command line)")
+            .into_function()
+            .map_err(|e| crate::lua::args::lua_message(&e))?;
+        call_traced(&lua, f, MultiValue::new())?;
     }
-    lua.globals().set("arg", arg).map_err(|e| e.to_string())?;
-    install_interrupt(&lua).map_err(|e| e.to_string())?;
     let docs = Docs::builtin();
     let mut editor: Editor<ReplHelper, _> = Editor::new().map_err(|e| e.to_string())?;
     editor.set_helper(Some(ReplHelper { lua: lua.clone() }));
@@ -157,8 +160,8 @@ fn eval(lua: &Lua, source: &str) -> Eval {
             return Eval::Done;
         }
     };
-    INTERRUPTED.store(false, Ordering::SeqCst);
-    let guard = SigintGuard::install();
+    interrupt::reset();
+    let guard = interrupt::install();
     let result = call_traced(lua, f, MultiValue::new());
     drop(guard);
     // C stdio buffers io.write output without a newline; show it before the prompt.
@@ -186,50 +189,6 @@ fn print_values(lua: &Lua, values: MultiValue) {
         })
         .collect();
     println!("{}", parts.join("\t"));
-}
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigint(_: nix::libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-/// While code runs, Ctrl-C sets a flag instead of killing luxc; a count hook
-/// turns the flag into a Lua error, as lua(1) does.
-fn install_interrupt(lua: &Lua) -> mlua::Result<()> {
-    lua.set_hook(HookTriggers::new().every_nth_instruction(4096), |_, _| {
-        if INTERRUPTED.swap(false, Ordering::SeqCst) {
-            Err(mlua::Error::RuntimeError("interrupted!".into()))
-        } else {
-            Ok(VmState::Continue)
-        }
-    })
-}
-
-/// Installs the SIGINT flag handler for the duration of one evaluation.
-struct SigintGuard(Option<nix::sys::signal::SigAction>);
-
-impl SigintGuard {
-    fn install() -> Self {
-        use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-        let action = SigAction::new(
-            SigHandler::Handler(on_sigint),
-            SaFlags::empty(),
-            SigSet::empty(),
-        );
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        let old = unsafe { sigaction(Signal::SIGINT, &action) }.ok();
-        SigintGuard(old)
-    }
-}
-
-impl Drop for SigintGuard {
-    fn drop(&mut self) {
-        if let Some(old) = &self.0 {
-            // SAFETY: restores the action that was in place before install().
-            let _ = unsafe { nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGINT, old) };
-        }
-    }
 }
 
 /// The rustyline helper: completion from the live Lua state.

@@ -11,6 +11,7 @@ use std::path::Path;
 use mlua::{Function, Lua, MultiValue, Value};
 
 use crate::lua::{runtime, RuntimeOptions};
+use crate::process::interrupt;
 
 /// What to run, as the command line gave it.
 #[derive(Debug, Clone, Default)]
@@ -25,11 +26,18 @@ pub struct Invocation {
 
 /// Runs the chunks and the script; returns the process exit status.
 pub fn run(inv: &Invocation) -> i32 {
-    match try_run(inv) {
-        Ok(()) => 0,
+    let guard = interrupt::install();
+    let result = try_run(inv);
+    drop(guard);
+    match result {
+        Ok(()) => 0, // also when the script caught an interrupt and went on
         Err(message) => {
             eprintln!("luxc: {message}");
-            1
+            if interrupt::seen() {
+                interrupt::EXIT_STATUS
+            } else {
+                1
+            }
         }
     }
 }
@@ -83,7 +91,7 @@ fn try_run(inv: &Invocation) -> Result<(), String> {
 
 /// `arg` as lua(1) builds it: the script at 0, its arguments at 1.., and what
 /// came before the script (the interpreter, options) at negative indices.
-fn set_arg_table(lua: &Lua, argv: &[OsString], script: usize) -> mlua::Result<()> {
+pub fn set_arg_table(lua: &Lua, argv: &[OsString], script: usize) -> mlua::Result<()> {
     let arg = lua.create_table()?;
     for (i, a) in argv.iter().enumerate() {
         arg.raw_set(i as i64 - script as i64, lua.create_string(a.as_bytes())?)?;

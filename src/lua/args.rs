@@ -63,6 +63,32 @@ pub fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// What a value is, for "got …": its type, or the value itself for numbers
+/// that are not finite (a "got number" there would puzzle).
+pub fn describe(v: &Value) -> String {
+    match v {
+        Value::Number(x) if !x.is_finite() => x.to_string(),
+        other => type_name(other).to_string(),
+    }
+}
+
+/// The longest wait luxc accepts, in seconds (about 31 million years): past
+/// this a number is a mistake, not a duration.
+const MAX_SECONDS: f64 = 1e15;
+
+/// A non-negative number of seconds as a Duration, or what was wrong with it.
+pub fn duration(secs: f64) -> Result<std::time::Duration, String> {
+    if secs < 0.0 {
+        return Err(format!("expected a number of seconds >= 0, got {secs}"));
+    }
+    if secs >= MAX_SECONDS {
+        return Err(format!(
+            "expected a number of seconds below {MAX_SECONDS:e}, got {secs:e}"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 const WRAPPER: &str = r#"
 local pack, unpack, error = table.pack, table.unpack, error
 return function(f)
@@ -164,7 +190,7 @@ impl Args {
 
     /// A failure for argument `n` not being `expected`.
     pub fn expected(&self, n: usize, expected: &str) -> Failure {
-        let got = type_name(&self.get(n));
+        let got = describe(&self.get(n));
         self.fail(n, format!("expected {expected}, got {got}"))
     }
 

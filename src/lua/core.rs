@@ -1,7 +1,5 @@
 //! `luxc.version`, `luxc.sleep`.
 
-use std::time::Duration;
-
 use mlua::{Lua, Table};
 
 use super::args::{function, Args, LuaResult};
@@ -20,6 +18,11 @@ fn sleep(_: &Lua, args: Args) -> LuaResult<()> {
     if secs < 0.0 {
         return Err(args.fail(1, format!("expected a number of seconds >= 0, got {secs}")));
     }
-    std::thread::sleep(Duration::from_secs_f64(secs));
-    Ok(())
+    let d = super::args::duration(secs).map_err(|e| args.fail(1, e))?;
+    if crate::process::interrupt::sleep(d) {
+        Ok(())
+    } else {
+        crate::process::interrupt::take();
+        Err(super::args::Failure::new(args.func(), "interrupted"))
+    }
 }

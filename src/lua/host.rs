@@ -2,7 +2,6 @@
 
 use std::ffi::OsString;
 use std::path::Path;
-use std::time::Duration;
 
 use mlua::{Lua, LuaSerdeExt, Table, Value};
 
@@ -74,7 +73,7 @@ fn exec_spec(args: &Args) -> LuaResult<ExecSpec> {
     }
     let timeout = match opts.number("timeout", "a number of seconds")? {
         None => None,
-        Some(t) if t > 0.0 => Some(Duration::from_secs_f64(t)),
+        Some(t) if t > 0.0 => Some(super::args::duration(t).map_err(|e| opts.fail("timeout", e))?),
         Some(t) => return Err(opts.fail("timeout", format!("expected seconds > 0, got {t}"))),
     };
     let env = opts
@@ -97,6 +96,8 @@ fn exec_spec(args: &Args) -> LuaResult<ExecSpec> {
 fn check(lua: &Lua, args: Args) -> LuaResult<Value> {
     args.at_most(0)?;
     let report = crate::check::run(Path::new("/"));
-    lua.to_value(&report)
+    // Absent values (advice, cgroup) are nil, not json.null, so `if item.advice` works.
+    let opts = mlua::serde::SerializeOptions::new().serialize_none_to_null(false);
+    lua.to_value_with(&report, opts)
         .map_err(|e| Failure::from_lua(args.func(), &e))
 }

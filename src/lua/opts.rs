@@ -3,7 +3,7 @@
 
 use mlua::{Table, Value};
 
-use super::args::{type_name, Failure, LuaResult};
+use super::args::{describe, type_name, Failure, LuaResult};
 
 /// An option table (`{ cwd = "/", timeout = 5 }`) with typed, named accessors.
 pub struct Opts {
@@ -73,7 +73,7 @@ impl Opts {
     }
 
     fn expected(&self, key: &str, expected: &str, got: &Value) -> Failure {
-        self.fail(key, format!("expected {expected}, got {}", type_name(got)))
+        self.fail(key, format!("expected {expected}, got {}", describe(got)))
     }
 
     /// Field `key` as a string, if set.
@@ -134,8 +134,6 @@ impl Opts {
             };
             let value = match &v {
                 Value::String(s) => s.to_string_lossy(),
-                Value::Integer(i) => i.to_string(),
-                Value::Number(x) => x.to_string(),
                 other => {
                     return Err(self.fail(
                         &format!("{key}.{name}"),

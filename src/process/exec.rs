@@ -5,7 +5,7 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -62,6 +62,17 @@ pub enum ExecError {
         #[source]
         source: io::Error,
     },
+    /// The working directory is not usable.
+    #[error("exec {program}: cwd {cwd}: {source}")]
+    Cwd {
+        program: String,
+        cwd: String,
+        #[source]
+        source: io::Error,
+    },
+    /// Ctrl-C or SIGTERM reached luxc; the command's process group was killed.
+    #[error("exec {program}: interrupted")]
+    Interrupted { program: String },
     /// Talking to or waiting for the running child failed.
     #[error("exec {program}: {step}: {source}")]
     Io {
@@ -87,6 +98,15 @@ pub fn run(spec: &ExecSpec) -> Result<ExecOutput, ExecError> {
     }
     cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
     if let Some(cwd) = &spec.cwd {
+        // Checked first: a failed chdir in the child reads as "program not found".
+        if let Err(source) = std::fs::read_dir(cwd) {
+            let cwd = cwd.display().to_string();
+            return Err(ExecError::Cwd {
+                program,
+                cwd,
+                source,
+            });
+        }
         cmd.current_dir(cwd);
     }
     cmd.stdin(if spec.stdin.is_some() {
@@ -120,6 +140,9 @@ pub fn run(spec: &ExecSpec) -> Result<ExecOutput, ExecError> {
         }
     };
     let status = child.wait().map_err(io_err("wait"))?;
+    if pumped.interrupted {
+        return Err(ExecError::Interrupted { program });
+    }
     let signal = status.signal();
     let code = status.code().unwrap_or_else(|| 128 + signal.unwrap_or(0));
     tracing::debug!(%program, code, timed_out = pumped.timed_out, "exec done");
@@ -136,6 +159,7 @@ struct Pumped {
     stdout: Vec<u8>,
     stderr: Vec<u8>,
     timed_out: bool,
+    interrupted: bool,
 }
 
 /// Feeds stdin and collects stdout/stderr until both close (or the drain
@@ -159,11 +183,19 @@ fn pump(child: &mut Child, spec: &ExecSpec) -> io::Result<Pumped> {
         stdout: Vec::new(),
         stderr: Vec::new(),
         timed_out: false,
+        interrupted: false,
     };
     let (mut out_open, mut err_open) = (true, true);
     let mut deadline = spec.timeout.map(|t| Instant::now() + t);
     let mut buf = vec![0u8; 64 * 1024];
     while out_open || err_open {
+        if !out.interrupted && super::interrupt::take() {
+            // Ctrl-C: the command's group is not the terminal's foreground
+            // group, so it did not get the signal; luxc ends it.
+            out.interrupted = true;
+            let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+            deadline = Some(Instant::now() + DRAIN_AFTER_KILL);
+        }
         let mut fds = Vec::with_capacity(3);
         if out_open {
             fds.push(PollFd::new(stdout.as_fd(), PollFlags::POLLIN));
@@ -187,7 +219,7 @@ fn pump(child: &mut Child, spec: &ExecSpec) -> io::Result<Pumped> {
             Err(e) => return Err(e.into()),
         };
         if ready == 0 {
-            if out.timed_out {
+            if out.timed_out || out.interrupted {
                 break; // descendants outside the group still hold the pipes
             }
             out.timed_out = true;
@@ -248,7 +280,6 @@ fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     let flags = fcntl(fd, FcntlArg::F_GETFL)?;
     let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
     fcntl(fd, FcntlArg::F_SETFL(flags))?;
-    let _ = fd.as_raw_fd();
     Ok(())
 }
 

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The main job: build luxc (release) if needed, report what this host can do,
+# then run an example script. Run from anywhere, as root on a fresh Debian
+# machine: scripts/run.sh
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+# A rustup install puts cargo here; a fresh shell may not have it on PATH yet.
+if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
+  # shellcheck source=/dev/null
+  . "$HOME/.cargo/env"
+fi
+
+luxc=target/release/luxc
+if command -v cargo >/dev/null 2>&1; then
+  # cargo rebuilds only what changed; an up-to-date binary costs a second.
+  cargo build --release --quiet
+elif [ ! -x "$luxc" ]; then
+  echo "run.sh: cargo not found and no $luxc built yet;" >&2
+  echo "run.sh: install a Rust toolchain (https://rustup.rs) and a C compiler (apt-get install gcc)" >&2
+  exit 1
+fi
+
+echo "== luxc check"
+"$luxc" check
+echo
+echo "== luxc run examples/hello.lua"
+"$luxc" run examples/hello.lua

@@ -4,10 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use. Installed only when missing, so a warm machine
-# does not touch apt at all.
+# A Rust toolchain cannot come from apt at the version these crates need; the
+# project's machines carry one (rustup). Say so plainly when it is missing.
+for tool in cargo rustfmt cargo-clippy; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "scripts/test.sh: $tool not found: install a Rust toolchain (rustup, with rustfmt and clippy)" >&2
+    exit 1
+  fi
+done
+
+# Debian packages the tests use (gcc builds the vendored Lua). Installed only
+# when missing, so a warm machine does not touch apt at all.
 need=()
-for pkg_cmd in "coreutils:sleep" "procps:ps" "iproute2:ip"; do
+for pkg_cmd in "gcc:cc" "coreutils:sleep" "dash:sh"; do
   pkg=${pkg_cmd%%:*} cmd=${pkg_cmd#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

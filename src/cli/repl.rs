@@ -14,7 +14,7 @@ use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 
-use crate::cli::run::{call_traced, set_arg_table};
+use crate::cli::run::{call_traced, run_chunks, set_arg_table};
 use crate::lua::docs::Docs;
 use crate::lua::{runtime, RuntimeOptions};
 use crate::process::interrupt;
@@ -33,15 +33,8 @@ pub fn run(argv: &[std::ffi::OsString], chunks: &[String]) -> i32 {
 fn try_run(argv: &[std::ffi::OsString], chunks: &[String]) -> Result<(), String> {
     let lua = runtime(&RuntimeOptions::default()).map_err(|e| e.to_string())?;
     set_arg_table(&lua, argv, 0).map_err(|e| e.to_string())?;
-    for code in chunks {
-        // As `lua -e CODE -i`: the chunks run first; an error stops before the prompt.
-        let f = lua
-            .load(code.as_str())
-            .set_name("=(command line)")
-            .into_function()
-            .map_err(|e| crate::lua::args::lua_message(&e))?;
-        call_traced(&lua, f, MultiValue::new())?;
-    }
+    // As `lua -e CODE -i`: the chunks run first; an error stops before the prompt.
+    run_chunks(&lua, chunks)?;
     let docs = Docs::builtin();
     let mut editor: Editor<ReplHelper, _> = Editor::new().map_err(|e| e.to_string())?;
     editor.set_helper(Some(ReplHelper { lua: lua.clone() }));

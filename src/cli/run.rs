@@ -63,14 +63,7 @@ fn try_run(inv: &Invocation) -> Result<(), String> {
     tracing::debug!(script = ?script, chunks = inv.chunks.len(), "run");
     let lua = runtime(&RuntimeOptions { script_dir: dir }).map_err(|e| e.to_string())?;
     set_arg_table(&lua, &inv.argv, inv.script.unwrap_or(0)).map_err(|e| e.to_string())?;
-    for code in &inv.chunks {
-        let f = lua
-            .load(code.as_str())
-            .set_name("=(command line)")
-            .into_function()
-            .map_err(|e| crate::lua::args::lua_message(&e))?;
-        call_traced(&lua, f, MultiValue::new())?;
-    }
+    run_chunks(&lua, &inv.chunks)?;
     if let Some(mut bytes) = source {
         strip_shebang(&mut bytes);
         let f = lua
@@ -85,6 +78,19 @@ fn try_run(inv: &Invocation) -> Result<(), String> {
             .collect::<mlua::Result<MultiValue>>()
             .map_err(|e| e.to_string())?;
         call_traced(&lua, f, script_args)?;
+    }
+    Ok(())
+}
+
+/// Runs `-e` chunks in order; the first error stops them.
+pub fn run_chunks(lua: &Lua, chunks: &[String]) -> Result<(), String> {
+    for code in chunks {
+        let f = lua
+            .load(code.as_str())
+            .set_name("=(command line)")
+            .into_function()
+            .map_err(|e| crate::lua::args::lua_message(&e))?;
+        call_traced(lua, f, MultiValue::new())?;
     }
     Ok(())
 }

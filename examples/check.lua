@@ -2,10 +2,9 @@
 -- Run: luxc run examples/check.lua
 
 local report = luxc.host.check()
-local null = luxc.json.null
 
 print("kernel " .. report.kernel)
-if report.cgroup ~= null then
+if report.cgroup then                -- nil when no cgroup filesystem is mounted
   print("cgroup mode: " .. report.cgroup.mode)
 end
 
@@ -15,8 +14,7 @@ for _, item in ipairs(report.items) do
     not_ok = not_ok + 1
     print(string.format("%-8s %-16s %s%s", item.status, item.name, item.detail,
       item.required and " (required)" or ""))
-    -- advice is luxc.json.null (which is truthy) when there is none
-    if item.advice ~= null then print("         -> " .. item.advice) end
+    if item.advice then print("         -> " .. item.advice) end  -- nil when none
   end
 end
 print(not_ok .. " of " .. #report.items .. " items are not OK")

@@ -1,4 +1,4 @@
--- json.lua: luxc.json encode/decode round trip, pretty output, null.
+-- json.lua: luxc.json encode/decode round trip, pretty output, null, errors.
 -- Run: luxc run examples/json.lua
 
 local json = luxc.json
@@ -22,4 +22,8 @@ print("round trip ok")
 print(json.encode({ nodes = back.nodes, ok = true }, { pretty = true }))
 
 local ok, err = pcall(json.decode, "{ not json")
+print(ok, err)
+
+-- encode refuses what JSON cannot hold, and says where it is.
+ok, err = pcall(json.encode, { nodes = { "a", print } })
 print(ok, err)

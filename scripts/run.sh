@@ -18,7 +18,7 @@ if command -v cargo >/dev/null 2>&1; then
   cargo build --release --quiet
 elif [ ! -x "$luxc" ]; then
   echo "run.sh: cargo not found and no $luxc built yet;" >&2
-  echo "run.sh: install a Rust toolchain (https://rustup.rs) and a C compiler (apt-get install gcc)" >&2
+  echo "run.sh: install a Rust toolchain with rustup and a C compiler (apt-get install gcc)" >&2
   exit 1
 fi
 

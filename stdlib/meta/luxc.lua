@@ -11,8 +11,8 @@ luxc = {}
 ---@type string
 luxc.version = "0.1.0"
 
----Blocks the script for a number of seconds (fractions allowed).
----@param seconds number seconds to wait, >= 0
+---Blocks the script for a number of seconds (fractions allowed); Ctrl-C ends it early with the error `luxc.sleep: interrupted`.
+---@param seconds number seconds to wait, >= 0 and below 1e15
 ---Example: `luxc.sleep(0.5)`
 function luxc.sleep(seconds) end
 
@@ -26,7 +26,7 @@ function luxc.inspect(value) end
 ---@class luxc.json
 luxc.json = {}
 
----Encodes a value as JSON text, object keys sorted; sequences become arrays.
+---Encodes a value as JSON text, object keys sorted; sequences become arrays. Rejects, naming the path, what JSON cannot hold: functions, NaN, lists with holes, tables mixing list items and named keys, cycles.
 ---@param value table|string|number|boolean|nil
 ---@param opts? { pretty?: boolean } pretty: indent the output (default false)
 ---@return string
@@ -65,7 +65,7 @@ luxc.host = {}
 ---@field timed_out boolean true when the timeout killed it
 ---@field signal? integer the signal that ended it
 
----Runs a host command to completion and returns its exit code and output. No shell is involved unless `shell = true`.
+---Runs a host command to completion and returns its exit code and output. No shell is involved unless `shell = true`. Ctrl-C kills the command's process group and raises `luxc.host.exec: exec PROG: interrupted`.
 ---@param cmd luxc.ExecSpec the command list and options
 ---@return luxc.ExecResult
 ---Example: `local r = luxc.host.exec{ "uname", "-r", timeout = 5 }; print(r.code, r.stdout)`

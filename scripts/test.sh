@@ -16,7 +16,7 @@ done
 # Debian packages the tests use (gcc builds the vendored Lua). Installed only
 # when missing, so a warm machine does not touch apt at all.
 need=()
-for pkg_cmd in "gcc:cc" "coreutils:sleep" "dash:sh"; do
+for pkg_cmd in "gcc:cc" "coreutils:sleep" "dash:sh" "busybox-static:busybox" "procps:ps"; do
   pkg=${pkg_cmd%%:*} cmd=${pkg_cmd#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

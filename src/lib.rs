@@ -8,8 +8,12 @@ pub mod check;
 pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod fs;
+pub mod image;
 pub mod lua;
+pub mod ns;
 pub mod process;
+pub mod security;
 
 pub use error::{Error, Result};
 

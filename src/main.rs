@@ -47,6 +47,15 @@ enum Command {
     /// Interactive Lua prompt with the luxc API (completion, :help, history);
     /// `-e` chunks run first.
     Repl,
+    /// Remove everything a lab created (from its journal, also after a crash).
+    Down {
+        /// Lab names.
+        #[arg(value_name = "LAB", required_unless_present = "all")]
+        labs: Vec<String>,
+        /// Every lab that has a journal under /run/luxc.
+        #[arg(long, conflicts_with = "labs")]
+        all: bool,
+    },
     /// Report what this host can do for containers and labs, and what is missing.
     Check {
         /// Print the report as JSON.
@@ -72,6 +81,11 @@ fn main() {
             2
         }
         Some(Command::Check { json }) => cli::check::run(json),
+        Some(Command::Down { .. }) if !args.code.is_empty() => {
+            eprintln!("luxc: -e runs Lua code; `luxc down` takes none");
+            2
+        }
+        Some(Command::Down { labs, all }) => cli::down::run(&labs, all),
         None if !args.code.is_empty() => cli::run::run(&cli::run::Invocation {
             argv: original,
             script: None,

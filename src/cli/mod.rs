@@ -3,13 +3,14 @@
 
 pub mod check;
 pub mod complete;
+pub mod down;
 pub mod repl;
 pub mod run;
 
 use std::ffi::{OsStr, OsString};
 
 /// Subcommand names; any other first word is a script (`luxc FILE` = `luxc run FILE`).
-pub const SUBCOMMANDS: &[&str] = &["run", "repl", "check", "help"];
+pub const SUBCOMMANDS: &[&str] = &["run", "repl", "check", "down", "help"];
 
 /// The command line after shorthand expansion.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,3 +1,10 @@
 //! The engine: labs, containers, networks, device assignment and the state
 //! journal, as plain Rust with no Lua types. Filled in as the primitives
 //! (namespaces, cgroups, links, mounts, PCI) arrive; the Lua binding calls it.
+
+pub mod container;
+pub mod journal;
+pub mod lab;
+pub mod names;
+pub mod spec;
+pub mod teardown;

@@ -158,6 +158,15 @@ impl Args {
         self.func
     }
 
+    /// The same call without its first argument (`self` of a method), so
+    /// option parsing numbers the rest from 1 as the user wrote them.
+    pub fn shift(&self) -> Args {
+        Args {
+            func: self.func,
+            values: self.values.iter().skip(1).cloned().collect(),
+        }
+    }
+
     /// How many arguments were passed.
     pub fn len(&self) -> usize {
         self.values.len()

@@ -37,9 +37,12 @@ pub struct Docs {
 impl Docs {
     /// Parses stub text. Each declaration (`function luxc.x(...) end` or
     /// `luxc.x = ...`) takes the `---` block right above it.
+    /// Handle classes are declared as `---@class luxc.Lab` over `local Lab = {}`,
+    /// and their methods as `function Lab:up() end` (entry `luxc.Lab:up`).
     pub fn parse(text: &str) -> Docs {
         let mut docs = Docs::default();
         let mut block: Vec<&str> = Vec::new();
+        let mut aliases: BTreeMap<String, String> = BTreeMap::new();
         for raw in text.lines() {
             let line = raw.trim();
             if let Some(rest) = line.strip_prefix("---") {
@@ -47,12 +50,23 @@ impl Docs {
                 continue;
             }
             collect_classes(&block, &mut docs.classes);
-            if let Some(entry) = declaration(line, &block) {
+            if let Some((alias, class)) = class_alias(line, &block) {
+                aliases.insert(alias, class);
+            } else if let Some(entry) = declaration(&resolve_alias(line, &aliases), &block) {
                 docs.entries.insert(entry.name.clone(), entry);
             }
             block.clear();
         }
         docs
+    }
+
+    /// Method names documented for handle class `class` (e.g. "luxc.Lab").
+    pub fn methods(&self, class: &str) -> Vec<String> {
+        let prefix = format!("{class}:");
+        self.entries
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string))
+            .collect()
     }
 
     /// The embedded stubs, parsed.
@@ -80,11 +94,15 @@ impl Docs {
                 }
             }
         }
-        let prefix = format!("{name}.");
         let members: Vec<&str> = self
             .entries
             .keys()
-            .filter(|k| k.starts_with(&prefix) && !k[prefix.len()..].contains('.'))
+            .filter(|k| {
+                let rest = k
+                    .strip_prefix(name)
+                    .and_then(|r| r.strip_prefix('.').or_else(|| r.strip_prefix(':')));
+                rest.is_some_and(|r| !r.contains(['.', ':']))
+            })
             .map(String::as_str)
             .collect();
         if !members.is_empty() {
@@ -92,6 +110,30 @@ impl Docs {
         }
         Some(out)
     }
+}
+
+/// `local Lab = {}` under a `---@class luxc.Lab` block → ("Lab", "luxc.Lab").
+fn class_alias(line: &str, block: &[&str]) -> Option<(String, String)> {
+    let rest = line.strip_prefix("local ")?;
+    let (alias, value) = rest.split_once('=')?;
+    if value.trim() != "{}" {
+        return None;
+    }
+    let class = block.iter().find_map(|l| l.strip_prefix("@class "))?;
+    let class = class.split_whitespace().next()?.to_string();
+    Some((alias.trim().to_string(), class))
+}
+
+/// `function Lab:up()` → `function luxc.Lab:up()` for a known alias.
+fn resolve_alias(line: &str, aliases: &BTreeMap<String, String>) -> String {
+    if let Some(rest) = line.strip_prefix("function ") {
+        if let Some((alias, method)) = rest.split_once(':') {
+            if let Some(class) = aliases.get(alias.trim()) {
+                return format!("function {class}:{method}");
+            }
+        }
+    }
+    line.to_string()
 }
 
 fn declaration(line: &str, block: &[&str]) -> Option<Entry> {
@@ -109,7 +151,7 @@ fn declaration(line: &str, block: &[&str]) -> Option<Entry> {
     if !is_api
         || !name
             .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == ':')
     {
         return None;
     }
@@ -155,13 +197,16 @@ mod tests {
     const SAMPLE: &str = "---@meta\n\n---Top.\n---@class luxc\nluxc = {}\n\n\
         ---Opts.\n---@class luxc.Opts\n---@field a? string the a\n\n\
         ---Does x.\n---@param o luxc.Opts the options\n---@return integer\nfunction luxc.x(o) end\n\n\
-        ---A value.\n---@type string\nluxc.v = \"\"\n\nlocal helper = 1\n";
+        ---A value.\n---@type string\nluxc.v = \"\"\n\nlocal helper = 1\n\n\
+        ---A handle.\n---@class luxc.H\nlocal H = {}\n\n---Does m.\nfunction H:m(a) end\n";
 
     #[test]
     fn parses_functions_fields_and_classes() {
         let d = Docs::parse(SAMPLE);
         let names: Vec<&str> = d.entries.keys().map(String::as_str).collect();
-        assert_eq!(names, ["luxc", "luxc.v", "luxc.x"]);
+        assert_eq!(names, ["luxc", "luxc.H:m", "luxc.v", "luxc.x"]);
+        assert_eq!(d.methods("luxc.H"), ["m"]);
+        assert_eq!(d.entries["luxc.H:m"].signature, "luxc.H:m(a)");
         let x = &d.entries["luxc.x"];
         assert!(x.is_function);
         assert_eq!(x.signature, "luxc.x(o)");

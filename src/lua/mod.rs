@@ -4,10 +4,16 @@
 //! arguments, call one library function and convert the result; no logic.
 
 pub mod args;
+mod command;
+mod container;
+mod container_opts;
 mod core;
 pub mod docs;
+mod handle;
 mod host;
+mod image;
 mod json;
+mod lab;
 mod log;
 pub mod opts;
 pub mod stdlib;
@@ -40,6 +46,8 @@ pub fn runtime(opts: &RuntimeOptions) -> mlua::Result<Lua> {
     json::register(&lua, &luxc)?;
     host::register(&lua, &luxc)?;
     log::register(&lua, &luxc)?;
+    image::register(&lua, &luxc)?;
+    lab::register(&lua, &luxc)?;
     stdlib::register(&lua, &luxc)?;
     lua.globals().set("luxc", &luxc)?;
     stop_on_interrupt(&lua)?;

@@ -147,3 +147,47 @@ impl Opts {
         Ok(Some(out))
     }
 }
+
+impl Opts {
+    /// Field `key` as a list of strings, if set.
+    pub fn string_list(&self, key: &str) -> LuaResult<Option<Vec<String>>> {
+        let table = match self.value(key)? {
+            Value::Nil => return Ok(None),
+            Value::Table(t) => t,
+            other => return Err(self.expected(key, "a list of strings", &other)),
+        };
+        let mut out = Vec::new();
+        for i in 1..=table.raw_len() {
+            match table.raw_get::<Value>(i) {
+                Ok(Value::String(s)) => out.push(s.to_string_lossy()),
+                Ok(other) => {
+                    return Err(self.fail(
+                        &format!("{key}[{i}]"),
+                        format!("expected a string, got {}", type_name(&other)),
+                    ))
+                }
+                Err(e) => return Err(Failure::from_lua(self.func, &e)),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Field `key` as a table, if set.
+    pub fn sub_table(&self, key: &str, expected: &str) -> LuaResult<Option<Table>> {
+        match self.value(key)? {
+            Value::Nil => Ok(None),
+            Value::Table(t) => Ok(Some(t)),
+            other => Err(self.expected(key, expected, &other)),
+        }
+    }
+
+    /// Field `key` as it is (for fields that take several shapes).
+    pub fn raw(&self, key: &str) -> LuaResult<Value> {
+        self.value(key)
+    }
+
+    /// The function name, for messages.
+    pub fn func(&self) -> &'static str {
+        self.func
+    }
+}

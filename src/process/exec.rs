@@ -18,7 +18,7 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
 /// What to run: the argument vector and how to start it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ExecSpec {
     /// Program and arguments; the program is looked up in PATH when it has no slash.
     pub argv: Vec<OsString>,
@@ -32,7 +32,13 @@ pub struct ExecSpec {
     pub stdin: Option<Vec<u8>>,
     /// Kill the child's process group after this long.
     pub timeout: Option<Duration>,
+    /// Runs in the forked child just before exec (after stdio and the
+    /// process group are set): how a command enters a container.
+    pub pre_exec: Option<PreExec>,
 }
+
+/// A hook for the forked child; it must only make syscalls (no locks).
+pub type PreExec = std::sync::Arc<dyn Fn() -> io::Result<()> + Send + Sync>;
 
 /// How a command ended and what it printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,8 +93,8 @@ pub enum ExecError {
 /// by descendants that left its process group.
 const DRAIN_AFTER_KILL: Duration = Duration::from_secs(1);
 
-/// Runs `spec` to completion and returns its status and output.
-pub fn run(spec: &ExecSpec) -> Result<ExecOutput, ExecError> {
+/// The std Command for `spec`, stdio not yet set.
+fn command(spec: &ExecSpec) -> Result<(Command, String), ExecError> {
     let program_os = spec.argv.first().ok_or(ExecError::Empty)?;
     let program = program_os.to_string_lossy().into_owned();
     let mut cmd = Command::new(program_os);
@@ -109,15 +115,34 @@ pub fn run(spec: &ExecSpec) -> Result<ExecOutput, ExecError> {
         }
         cmd.current_dir(cwd);
     }
+    // Its own process group, so a timeout kills the command and what it started.
+    cmd.process_group(0);
+    if let Some(hook) = spec.pre_exec.clone() {
+        // SAFETY: the hook only makes syscalls (see PreExec).
+        unsafe { cmd.pre_exec(move || hook()) };
+    }
+    tracing::debug!(argv = ?spec.argv, cwd = ?spec.cwd, timeout = ?spec.timeout, inside = spec.pre_exec.is_some(), "exec");
+    Ok((cmd, program))
+}
+
+/// Starts `spec` in the background with stdout/stderr going to the given
+/// files and stdin from /dev/null; the caller waits or kills (by group).
+pub fn spawn(spec: &ExecSpec, stdout: Stdio, stderr: Stdio) -> Result<Child, ExecError> {
+    let (mut cmd, program) = command(spec)?;
+    cmd.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
+    cmd.spawn()
+        .map_err(|source| ExecError::Spawn { program, source })
+}
+
+/// Runs `spec` to completion and returns its status and output.
+pub fn run(spec: &ExecSpec) -> Result<ExecOutput, ExecError> {
+    let (mut cmd, program) = command(spec)?;
     cmd.stdin(if spec.stdin.is_some() {
         Stdio::piped()
     } else {
         Stdio::null()
     });
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    // Its own process group, so a timeout kills the command and what it started.
-    cmd.process_group(0);
-    tracing::debug!(argv = ?spec.argv, cwd = ?spec.cwd, timeout = ?spec.timeout, "exec");
     let mut child = cmd.spawn().map_err(|source| ExecError::Spawn {
         program: program.clone(),
         source,

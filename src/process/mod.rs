@@ -2,5 +2,8 @@
 
 mod exec;
 pub mod interrupt;
+pub mod lifetime;
+pub mod reaper;
+pub mod spawn;
 
-pub use exec::{run, ExecError, ExecOutput, ExecSpec};
+pub use exec::{run, spawn, ExecError, ExecOutput, ExecSpec, PreExec};

@@ -97,4 +97,164 @@ function luxc.log.warn(...) end
 ---@param ... any
 function luxc.log.error(...) end
 
+---Root filesystems for containers.
+---@class luxc.image
+luxc.image = {}
+
+---An image: the read-only lower layer of a container's root (each container writes to its own upper layer).
+---@class luxc.Image
+---@field kind "host"|"dir"|"busybox"
+---@field path string the lower layer ("/" for host)
+
+---The host's `/`, read-only, under each container's private writable layer; needs nothing downloaded. The default image.
+---@return luxc.Image
+---Example: `lab:container{ name = "a", image = luxc.image.host() }`
+function luxc.image.host() end
+
+---Any rootfs directory as a read-only lower layer; many containers share it (copy-on-write).
+---@param path string an existing directory (not "/": use host())
+---@return luxc.Image
+---Example: `luxc.image.dir("/srv/rootfs")`
+function luxc.image.dir(path) end
+
+---A minimal rootfs built once from the host's busybox-static (`apt-get install busybox-static`), cached under /var/lib/luxc/images.
+---@return luxc.Image
+---Example: `lab:container{ name = "b", image = luxc.image.busybox() }`
+function luxc.image.busybox() end
+
+---Creates a lab handle; nothing is created in the kernel until `lab:up()` or `c:start()`. Fails when a lab of that name is already up (`luxc down NAME` removes it).
+---@param name string 1-32 letters, digits, '_', '.', '-'
+---@return luxc.Lab
+---Example: `local lab = luxc.lab("demo")`
+function luxc.lab(name) end
+
+---The options of `lab:container{...}`.
+---@class luxc.ContainerOptions
+---@field name string unique in the lab
+---@field image? luxc.Image default luxc.image.host()
+---@field hostname? string default: the name (at most 64 bytes)
+---@field namespaces? string[] default { "mount", "pid", "uts", "ipc", "net", "cgroup" } (also "user", "time")
+---@field mounts? table[] { source = "/host", target = "/in", readonly = true } or { type = "tmpfs", target = "/data", size = "64M" }
+---@field env? table<string,string> environment of init and exec
+---@field cwd? string working directory (default "/")
+---@field user? integer|{ uid: integer, gid?: integer } user of exec'd processes (default root)
+---@field init? string[] PID 1 command (default: luxc's reaper)
+---@field readonly? boolean read-only root filesystem
+---@field sysctl? table<string,string|integer> namespaced sysctls, e.g. ["net.ipv4.ip_forward"] = 1
+---@field capabilities? { add?: string[], drop?: string[] } changes to the default set (Docker's)
+---@field seccomp? "default"|"off"|{ deny: string[] } default deny list, none, or default plus more
+---@field no_new_privs? boolean default true
+---@field masked? string[] paths hidden inside (default /proc/kcore, /proc/keys, …)
+---@field readonly_paths? string[] paths read-only inside (default /proc/sys, /proc/sysrq-trigger, …)
+
+---A lab: a named set of containers whose every kernel object is journaled under /run/luxc/NAME.
+---@class luxc.Lab
+---@field name string
+local Lab = {}
+
+---Declares a container (checked now, created by `up` or `c:start()`).
+---@param opts luxc.ContainerOptions
+---@return luxc.Container
+---Example: `local a = lab:container{ name = "a", hostname = "alpha" }`
+function Lab:container(opts) end
+
+---Starts every declared container in order; if one fails, those started by this call are removed and the first error is raised.
+---@return luxc.Lab
+function Lab:up() end
+
+---Removes everything the lab created (journal walked backwards), then its journal.
+---@return { removed: integer }
+function Lab:down() end
+
+---The lab's containers, in declaration order.
+---@return luxc.Container[]
+function Lab:containers() end
+
+---A plain table: name, state dir, and each container's status.
+---@return { name: string, dir: string, containers: table<string,string> }
+function Lab:info() end
+
+---A container of a lab.
+---@class luxc.Container
+---@field name string
+---@field lab luxc.Lab
+local Container = {}
+
+---Creates and starts the container (namespaces, overlay root, security, PID 1).
+---@return luxc.Container
+function Container:start() end
+
+---The command and options of `c:exec` and `c:spawn`.
+---@class luxc.ContainerExec
+---@field [integer] string program and arguments (looked up in the container's PATH)
+---@field env? table<string,string> added to the container's environment
+---@field cwd? string working directory inside
+---@field user? integer|{ uid: integer, gid?: integer } user to run as
+---@field stdin? string bytes for stdin (exec only)
+---@field timeout? number seconds, then the process group is killed (exec only)
+---@field shell? boolean run item 1 with /bin/sh -c
+
+---Runs a command inside the running container (its namespaces and security) and returns code and output; a missing program gives code 127.
+---@param cmd luxc.ContainerExec
+---@return luxc.ExecResult
+---Example: `local r = a:exec{ "hostname" }; print(r.stdout)`
+function Container:exec(cmd) end
+
+---Starts a command inside the running container in the background; its output goes to the container's init.log.
+---@param cmd luxc.ContainerExec
+---@return luxc.Process
+function Container:spawn(cmd) end
+
+---Stops the container: the signal to PID 1, then SIGKILL after the timeout. Returns true if it ended before the timeout.
+---@param opts? { signal?: string|integer, timeout?: number } default { signal = "TERM", timeout = 10 }
+---@return boolean
+function Container:stop(opts) end
+
+---"declared", "running" or "stopped".
+---@return string
+function Container:status() end
+
+---The host pid of PID 1, or nil when not running.
+---@return integer?
+function Container:pid() end
+
+---Namespace ids per kind of the running container, e.g. { net = 4026532182, ... }.
+---@return table<string,integer>
+function Container:ns() end
+
+---Reads a file inside the running container.
+---@param path string absolute path inside
+---@return string
+function Container:read_file(path) end
+
+---Writes a file inside the running container.
+---@param path string absolute path inside
+---@param data string
+---@param mode? integer default 420 (0644)
+function Container:write_file(path, data, mode) end
+
+---A plain table: the spec (image, namespaces, security, masked paths, …), status, pid, dir.
+---@return table
+function Container:info() end
+
+---Stops the container and removes everything it created; it can be started again.
+function Container:destroy() end
+
+---A process started by `c:spawn`.
+---@class luxc.Process
+---@field pid integer
+local Process = {}
+
+---The host pid.
+---@return integer
+function Process:pid() end
+
+---Waits for the process to end.
+---@return { code: integer, signal?: integer }
+function Process:wait() end
+
+---Sends a signal (default TERM) to the process and what it started.
+---@param signal? string|integer
+function Process:kill(signal) end
+
 return luxc

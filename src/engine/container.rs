@@ -1,0 +1,388 @@
+//! Starting a container (namespaces, root, security, PID 1), running
+//! commands inside it, and stopping it. The lab (lab.rs) journals around these.
+
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::fs::File;
+use std::os::fd::RawFd;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::{fork, ForkResult, Gid, Pid, Uid};
+
+use super::spec::ContainerSpec;
+use crate::fs::rootfs::{self, RootfsSpec};
+use crate::ns::{self, Kind};
+use crate::process::lifetime::{self, Life};
+use crate::process::spawn::{self, Handshake};
+use crate::process::{self as proc_exec, ExecOutput, ExecSpec};
+use crate::security;
+
+const PROC: &str = "/proc";
+
+/// Where a container's files live on the host: `<lab dir>/<name>/`.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The container's state dir.
+    pub dir: PathBuf,
+}
+
+impl Paths {
+    /// Overlay upper layer: everything the container wrote.
+    pub fn upper(&self) -> PathBuf {
+        self.dir.join("upper")
+    }
+    /// Overlay work dir.
+    pub fn work(&self) -> PathBuf {
+        self.dir.join("work")
+    }
+    /// Mount point of the merged root (mounted only inside the container).
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+    /// Output of PID 1.
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("init.log")
+    }
+}
+
+/// A started container's PID 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pid1 {
+    /// Host pid.
+    pub pid: i32,
+    /// Start time, so a reused pid is never mistaken for it.
+    pub start_time: u64,
+}
+
+impl Pid1 {
+    /// Whether it still runs.
+    pub fn alive(&self) -> bool {
+        lifetime::life(Path::new(PROC), self.pid, self.start_time) == Life::Alive
+    }
+}
+
+/// Everything PID 1 needs, prepared in luxc before the fork.
+struct Prepared {
+    steps: Vec<rootfs::Step>,
+    security: security::Prepared,
+    init: Option<(Vec<CString>, Vec<CString>)>,
+    path_dirs: Vec<String>,
+    cwd: CString,
+    log: File,
+}
+
+/// Forks the container's PID 1 into its namespaces. Returns once the pid is
+/// known; `journal` is called with it before PID 1 may do anything, then the
+/// setup runs and its outcome is returned.
+pub fn start(
+    spec: &ContainerSpec,
+    paths: &Paths,
+    journal: impl FnOnce(Pid1) -> Result<(), String>,
+) -> Result<Pid1, String> {
+    let prepared = prepare(spec, paths)?;
+    let flags = ns::flags(&spec.namespaces);
+    let spawned = spawn::spawn(flags, move |hs| pid1(hs, prepared)).map_err(|e| e.to_string())?;
+    let pid = spawned.pid;
+    let start_time = lifetime::start_time(Path::new(PROC), pid)
+        .ok_or_else(|| format!("PID 1 ({pid}) vanished before it started"))?;
+    let pid1 = Pid1 { pid, start_time };
+    if let Err(e) = journal(pid1) {
+        // Dropping `spawned` closes the go pipe: PID 1 exits without setup.
+        drop(spawned);
+        return Err(e);
+    }
+    match spawned.go_and_wait() {
+        Ok(()) => Ok(pid1),
+        Err(msg) => {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            lifetime::wait_ended(Path::new(PROC), pid, start_time, Duration::from_secs(5));
+            Err(msg)
+        }
+    }
+}
+
+fn prepare(spec: &ContainerSpec, paths: &Paths) -> Result<Prepared, String> {
+    let rootfs_spec = RootfsSpec {
+        lower: spec.image.lower().to_path_buf(),
+        upper: paths.upper(),
+        work: paths.work(),
+        merged: paths.rootfs(),
+        readonly: spec.readonly,
+        new_ipc: spec.has(Kind::Ipc),
+        mounts: spec.mounts.clone(),
+        sysctl: spec.sysctl.clone(),
+        masked: spec.masked.clone(),
+        readonly_paths: spec.readonly_paths.clone(),
+        hostname: spec.has(Kind::Uts).then(|| spec.hostname.clone()),
+    };
+    let env = spec.base_env();
+    let init = match &spec.init {
+        None => None,
+        Some(argv) => Some((cstrings(argv)?, env_cstrings(&env)?)),
+    };
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(paths.log())
+        .map_err(|e| format!("open {}: {e}", paths.log().display()))?;
+    Ok(Prepared {
+        steps: rootfs::plan(&rootfs_spec),
+        security: security::prepare(&spec.security).map_err(|e| e.to_string())?,
+        init,
+        path_dirs: env["PATH"].split(':').map(str::to_string).collect(),
+        cwd: CString::new(spec.cwd.as_str()).map_err(|_| "cwd: contains a NUL byte".to_string())?,
+        log,
+    })
+}
+
+fn cstrings(items: &[String]) -> Result<Vec<CString>, String> {
+    items
+        .iter()
+        .map(|s| CString::new(s.as_str()).map_err(|_| format!("'{s}' contains a NUL byte")))
+        .collect()
+}
+
+fn env_cstrings(env: &BTreeMap<String, String>) -> Result<Vec<CString>, String> {
+    cstrings(
+        &env.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// PID 1 of the new container: wait for go, build the root, lock down, then
+/// become the reaper or exec the init command. Never returns.
+fn pid1(mut hs: Handshake, p: Prepared) -> std::convert::Infallible {
+    let die = |hs: &mut Handshake, msg: &str| -> ! {
+        hs.fail(msg);
+        unsafe { nix::libc::_exit(1) }
+    };
+    if !hs.wait_go() {
+        unsafe { nix::libc::_exit(1) }
+    }
+    if let Err(e) = stdio_to(&p.log) {
+        die(&mut hs, &format!("stdio: {e}"));
+    }
+    reset_signals();
+    if let Err(e) = rootfs::apply(&p.steps) {
+        die(&mut hs, &crate::error::chain(&e));
+    }
+    if let Err(e) = nix::unistd::chdir(p.cwd.as_c_str()) {
+        die(&mut hs, &format!("cwd {}: {e}", p.cwd.to_string_lossy()));
+    }
+    if let Err(e) = security::apply(&p.security) {
+        die(&mut hs, &e.to_string());
+    }
+    match &p.init {
+        None => {
+            // Closing the report pipe says the setup succeeded; then no fd
+            // of luxc's stays open in the container (`p` is never dropped:
+            // the reaper does not return).
+            drop(hs);
+            spawn::close_fds_from(3, &[]);
+            crate::process::reaper::run()
+        }
+        Some((argv, env)) => {
+            let program = resolve(&argv[0], &p.path_dirs);
+            let err = nix::unistd::execve(&program, argv, env).unwrap_err();
+            die(
+                &mut hs,
+                &format!("exec init {}: {err}", program.to_string_lossy()),
+            )
+        }
+    }
+}
+
+/// Finds `name` in the container's PATH (after pivot_root, so its own files).
+fn resolve(name: &CString, dirs: &[String]) -> CString {
+    let s = name.to_string_lossy();
+    if s.contains('/') {
+        return name.clone();
+    }
+    for d in dirs {
+        let candidate = Path::new(d).join(s.as_ref());
+        if nix::unistd::access(&candidate, nix::unistd::AccessFlags::X_OK).is_ok() {
+            if let Ok(c) = CString::new(candidate.as_os_str().as_encoded_bytes()) {
+                return c;
+            }
+        }
+    }
+    name.clone()
+}
+
+/// stdin from /dev/null, stdout and stderr to the container's log.
+fn stdio_to(log: &File) -> nix::Result<()> {
+    let null = nix::fcntl::open(
+        "/dev/null",
+        nix::fcntl::OFlag::O_RDONLY,
+        nix::sys::stat::Mode::empty(),
+    )?;
+    nix::unistd::dup2_stdin(&null)?;
+    nix::unistd::dup2_stdout(log)?;
+    nix::unistd::dup2_stderr(log)?;
+    Ok(())
+}
+
+/// luxc ignores SIGPIPE and catches SIGINT/SIGTERM; a container's processes
+/// start with default dispositions and nothing blocked.
+fn reset_signals() {
+    use nix::sys::signal::{signal, SigHandler, SigSet, SigmaskHow};
+    for s in [
+        Signal::SIGPIPE,
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ] {
+        // SAFETY: restoring default dispositions.
+        let _ = unsafe { signal(s, SigHandler::SigDfl) };
+    }
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+}
+
+/// A command to run inside a running container.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    /// Program and arguments (program looked up in the container's PATH).
+    pub argv: Vec<String>,
+    /// Extra environment on top of the container's.
+    pub env: BTreeMap<String, String>,
+    /// Working directory (default: the container's cwd).
+    pub cwd: Option<String>,
+    /// uid:gid (default: the container's user, else root).
+    pub user: Option<(u32, u32)>,
+    /// Bytes for stdin.
+    pub stdin: Option<Vec<u8>>,
+    /// Kill after this long.
+    pub timeout: Option<Duration>,
+}
+
+/// Runs `req` inside the container whose PID 1 is `pid1`: joins each of its
+/// namespaces (as nsenter does), forks so the pid namespace applies, applies
+/// the container's security, then execs.
+pub fn exec(spec: &ContainerSpec, pid1: Pid1, req: &ExecRequest) -> Result<ExecOutput, String> {
+    let exec_spec = enter_spec(spec, pid1, req)?;
+    match proc_exec::run(&exec_spec) {
+        Ok(out) => Ok(out),
+        // As a shell reports them: 127 not found, 126 not executable.
+        Err(proc_exec::ExecError::Spawn { program, source }) => {
+            let (code, why) = match source.kind() {
+                std::io::ErrorKind::NotFound => (127, "not found"),
+                std::io::ErrorKind::PermissionDenied => (126, "permission denied"),
+                _ => return Err(format!("exec {program}: {source}")),
+            };
+            Ok(ExecOutput {
+                code,
+                signal: None,
+                timed_out: false,
+                stdout: Vec::new(),
+                stderr: format!("luxc: {program}: {why} in container '{}'\n", spec.name)
+                    .into_bytes(),
+            })
+        }
+        Err(e) => Err(crate::error::chain(&e)),
+    }
+}
+
+/// The ExecSpec whose pre-exec hook enters the container.
+pub fn enter_spec(spec: &ContainerSpec, pid1: Pid1, req: &ExecRequest) -> Result<ExecSpec, String> {
+    if req.argv.is_empty() {
+        return Err("expected a command, got an empty list".into());
+    }
+    let proc_root = Path::new(PROC);
+    let mine = ns::ids(proc_root, "self").map_err(|e| e.to_string())?;
+    let theirs = ns::ids(proc_root, &pid1.pid.to_string()).map_err(|e| e.to_string())?;
+    let mut fds: Vec<(Kind, File)> = Vec::new();
+    for kind in ns::ALL {
+        if theirs.contains_key(&kind) && theirs.get(&kind) != mine.get(&kind) {
+            fds.push((
+                kind,
+                ns::open(proc_root, pid1.pid, kind).map_err(|e| e.to_string())?,
+            ));
+        }
+    }
+    if !pid1.alive() {
+        return Err("the container is not running".into());
+    }
+    let pid_ns = fds.iter().any(|(k, _)| *k == Kind::Pid);
+    let cwd = CString::new(req.cwd.clone().unwrap_or_else(|| spec.cwd.clone()))
+        .map_err(|_| "cwd: contains a NUL byte".to_string())?;
+    let user = req.user.or(spec.user);
+    let sec = security::prepare(&spec.security).map_err(|e| e.to_string())?;
+    let mut env = spec.base_env();
+    env.extend(req.env.clone());
+    let hook = move || -> std::io::Result<()> {
+        for (kind, fd) in &fds {
+            ns::join(fd, *kind).map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
+        if pid_ns {
+            // setns(pid) applies to children: fork, and let this process
+            // mirror the child's exit status.
+            // SAFETY: luxc is single-threaded; the parent only waits and exits.
+            match unsafe { fork() }? {
+                ForkResult::Parent { child } => {
+                    let fds: Vec<RawFd> = Vec::new();
+                    spawn::close_fds_from(3, &fds);
+                    spawn::mirror_exit(child)
+                }
+                ForkResult::Child => {}
+            }
+        }
+        nix::unistd::chdir(cwd.as_c_str())?;
+        security::apply(&sec).map_err(|e| std::io::Error::other(e.to_string()))?;
+        if let Some((uid, gid)) = user {
+            nix::unistd::setgroups(&[])?;
+            nix::unistd::setresgid(Gid::from_raw(gid), Gid::from_raw(gid), Gid::from_raw(gid))?;
+            nix::unistd::setresuid(Uid::from_raw(uid), Uid::from_raw(uid), Uid::from_raw(uid))?;
+        }
+        Ok(())
+    };
+    Ok(ExecSpec {
+        argv: req.argv.iter().map(Into::into).collect(),
+        env: env.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        clear_env: true,
+        cwd: None,
+        stdin: req.stdin.clone(),
+        timeout: req.timeout,
+        pre_exec: Some(Arc::new(hook)),
+    })
+}
+
+/// Sends `signal` to PID 1, waits up to `timeout`, then kills it (and with
+/// it every process of its pid namespace). True if it ended gracefully.
+pub fn stop(pid1: Pid1, signal: Signal, timeout: Duration) -> Result<bool, String> {
+    if !pid1.alive() {
+        return Ok(true);
+    }
+    let proc_root = Path::new(PROC);
+    let _ = kill(Pid::from_raw(pid1.pid), signal);
+    if lifetime::wait_ended(proc_root, pid1.pid, pid1.start_time, timeout) {
+        return Ok(true);
+    }
+    let _ = kill(Pid::from_raw(pid1.pid), Signal::SIGKILL);
+    if lifetime::wait_ended(
+        proc_root,
+        pid1.pid,
+        pid1.start_time,
+        Duration::from_secs(10),
+    ) {
+        Ok(false)
+    } else {
+        Err(format!("PID 1 ({}) did not die after SIGKILL", pid1.pid))
+    }
+}
+
+/// The host path of `path` inside a running container (through
+/// /proc/PID/root, which resolves inside the container's root).
+pub fn host_path(pid1: Pid1, path: &str) -> Result<PathBuf, String> {
+    if !path.starts_with('/') {
+        return Err(format!("expected an absolute path, got '{path}'"));
+    }
+    Ok(Path::new(PROC)
+        .join(pid1.pid.to_string())
+        .join("root")
+        .join(path.trim_start_matches('/')))
+}

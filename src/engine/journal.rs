@@ -1,0 +1,503 @@
+//! The lab journal: every object a lab creates is recorded in `<state_root>/<lab>/journal`
+//! before it is created and marked done after, so teardown can remove exactly what
+//! the lab made — also after luxc died half way — and never anything matched by name.
+//!
+//! The file holds one JSON record per line, appended in a single write(2) each:
+//! `{"id":N,"op":"intend","object":{...}}`, then `{"id":N,"op":"done"}` and, at
+//! teardown, `{"id":N,"op":"removed"}`. A SIGKILL can therefore leave at most a
+//! truncated last line, which replay ignores and reopening cuts off.
+//!
+//! Nothing is fsync'd: the journal lives on /run (tmpfs), so it has to survive the
+//! luxc process dying, which the page cache guarantees, not a power cut, after which
+//! none of the objects it records exist either.
+//!
+//! The journal assumes one writer per lab; the per-lab lock that guarantees it is
+//! taken by whoever opens the journal.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::names::check_lab_name;
+
+/// The journal's file name inside a lab's state directory.
+pub const JOURNAL_FILE: &str = "journal";
+
+/// One object a lab created, as much as teardown needs to remove it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Object {
+    /// A process luxc started (a container's init); start_time = field 22 of /proc/PID/stat, so a reused pid is never killed.
+    Process {
+        pid: i32,
+        start_time: u64,
+        name: String,
+    },
+    /// A directory luxc created (overlay upper/work, state dirs); removed recursively, only if inside the lab's state dir.
+    Dir { path: PathBuf },
+    /// A mount luxc made in the host mount namespace.
+    Mount { path: PathBuf },
+    /// A file luxc created (e.g. a netns pin file or a bind-mount target).
+    File { path: PathBuf },
+}
+
+impl fmt::Display for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Object::Process { pid, name, .. } => write!(f, "process {pid} ({name})"),
+            Object::Dir { path } => write!(f, "dir {}", path.display()),
+            Object::Mount { path } => write!(f, "mount {}", path.display()),
+            Object::File { path } => write!(f, "file {}", path.display()),
+        }
+    }
+}
+
+/// Why the journal could not be opened, read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The lab name is not a valid name (the message says what is allowed).
+    #[error("{0}")]
+    Name(String),
+    /// A file operation on the journal or the lab directory failed.
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The lab has no journal, so luxc knows no such lab.
+    #[error("no lab '{lab}' (no journal at {})", path.display())]
+    NoLab { lab: String, path: PathBuf },
+    /// A record other than the last one cannot be read.
+    #[error("{} line {line}: {reason}", path.display())]
+    Malformed {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    /// A record could not be encoded (a path that is not UTF-8).
+    #[error("journal {}: encode a record: {source}", path.display())]
+    Encode {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// write(2) stored only part of a record (the part is cut off again).
+    #[error("journal {}: short write ({written} of {len} bytes)", path.display())]
+    ShortWrite {
+        path: PathBuf,
+        written: usize,
+        len: usize,
+    },
+    /// `done` or `removed` named an id this journal never handed out.
+    #[error("journal {}: no record with id {id}", path.display())]
+    UnknownId { path: PathBuf, id: u64 },
+    /// Teardown left objects behind, so the journal is kept for another try.
+    #[error("lab '{lab}': {remaining} object(s) not removed yet; journal kept at {}", path.display())]
+    Unfinished {
+        lab: String,
+        remaining: usize,
+        path: PathBuf,
+    },
+}
+
+/// One object's history, as replayed from the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The id `intend` returned.
+    pub id: u64,
+    /// The object.
+    pub object: Object,
+    /// It was created completely (if false, luxc may have died while creating it).
+    pub done: bool,
+    /// Teardown removed it.
+    pub removed: bool,
+}
+
+/// What a record does to an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Op {
+    Intend,
+    Done,
+    Removed,
+}
+
+/// One line of the journal, as written.
+#[derive(Serialize)]
+struct RecordOut<'a> {
+    id: u64,
+    op: Op,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object: Option<&'a Object>,
+}
+
+/// One line of the journal, as read. Unknown fields are ignored so a newer luxc may
+/// add some.
+#[derive(Deserialize)]
+struct RecordIn {
+    id: u64,
+    op: Op,
+    #[serde(default)]
+    object: Option<Object>,
+}
+
+/// An open lab journal, appending records.
+#[derive(Debug)]
+pub struct Journal {
+    lab: String,
+    dir: PathBuf,
+    path: PathBuf,
+    file: File,
+    next_id: u64,
+    /// Bytes of a short write still at the end of the file, to cut before appending.
+    torn: u64,
+}
+
+impl Journal {
+    /// Opens the journal of `lab` under `state_root`, creating the lab's directory
+    /// (mode 0700) and an empty journal if there is none; ids continue after the
+    /// existing records.
+    pub fn create_or_open(state_root: &Path, lab: &str) -> Result<Journal, JournalError> {
+        check_lab_name(lab).map_err(JournalError::Name)?;
+        let dir = state_root.join(lab);
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|source| JournalError::Io {
+                what: "create lab dir",
+                path: dir.clone(),
+                source,
+            })?;
+        let path = dir.join(JOURNAL_FILE);
+        let file = open_journal(&path, true).map_err(|source| JournalError::Io {
+            what: "open journal",
+            path: path.clone(),
+            source,
+        })?;
+        Journal::load(lab, dir, path, file)
+    }
+
+    /// Opens the journal of an existing lab; an error if the lab has none.
+    pub fn open_existing(state_root: &Path, lab: &str) -> Result<Journal, JournalError> {
+        check_lab_name(lab).map_err(JournalError::Name)?;
+        let dir = state_root.join(lab);
+        let path = dir.join(JOURNAL_FILE);
+        let file = match open_journal(&path, false) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(JournalError::NoLab {
+                    lab: lab.to_owned(),
+                    path,
+                })
+            }
+            Err(source) => {
+                return Err(JournalError::Io {
+                    what: "open journal",
+                    path,
+                    source,
+                })
+            }
+        };
+        Journal::load(lab, dir, path, file)
+    }
+
+    /// Reads the records so far, for the next id, and cuts off a truncated last line
+    /// so the next record starts on a line of its own.
+    fn load(lab: &str, dir: PathBuf, path: PathBuf, file: File) -> Result<Journal, JournalError> {
+        let mut bytes = Vec::new();
+        (&file)
+            .read_to_end(&mut bytes)
+            .map_err(|source| JournalError::Io {
+                what: "read journal",
+                path: path.clone(),
+                source,
+            })?;
+        let replayed = parse(&path, &bytes)?;
+        let mut journal = Journal {
+            lab: lab.to_owned(),
+            dir,
+            path,
+            file,
+            next_id: replayed.next_id,
+            torn: 0,
+        };
+        match replayed.tail {
+            Tail::Clean => {}
+            Tail::Torn { at } => {
+                // The record was never written whole, so its write(2) never returned
+                // and the object it announced was not touched yet: drop it.
+                journal.torn = bytes.len() as u64 - at;
+                journal.cut_torn()?;
+            }
+            // The record is whole but its newline was lost: finish the line.
+            Tail::Unterminated => journal.write_line(b"\n")?,
+        }
+        Ok(journal)
+    }
+
+    /// The lab's name.
+    pub fn lab(&self) -> &str {
+        &self.lab
+    }
+
+    /// The lab's state directory, `<state_root>/<lab>`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The journal file, `<state_root>/<lab>/journal`.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records that `object` is about to be created; call before creating it.
+    pub fn intend(&mut self, object: &Object) -> Result<u64, JournalError> {
+        let id = self.next_id;
+        self.append(id, Op::Intend, Some(object))?;
+        self.next_id += 1;
+        Ok(id)
+    }
+
+    /// Records that the object of `id` was created completely.
+    pub fn done(&mut self, id: u64) -> Result<(), JournalError> {
+        self.check_id(id)?;
+        self.append(id, Op::Done, None)
+    }
+
+    /// Records that teardown removed the object of `id` (or found it gone).
+    pub fn removed(&mut self, id: u64) -> Result<(), JournalError> {
+        self.check_id(id)?;
+        self.append(id, Op::Removed, None)
+    }
+
+    /// Replays the journal file: every object in the order it was intended.
+    pub fn entries(&self) -> Result<Vec<Entry>, JournalError> {
+        replay(&self.path)
+    }
+
+    fn check_id(&self, id: u64) -> Result<(), JournalError> {
+        if id < self.next_id {
+            Ok(())
+        } else {
+            Err(JournalError::UnknownId {
+                path: self.path.clone(),
+                id,
+            })
+        }
+    }
+
+    fn append(&mut self, id: u64, op: Op, object: Option<&Object>) -> Result<(), JournalError> {
+        let record = RecordOut { id, op, object };
+        let mut line = serde_json::to_vec(&record).map_err(|source| JournalError::Encode {
+            path: self.path.clone(),
+            source,
+        })?;
+        line.push(b'\n');
+        self.write_line(&line)
+    }
+
+    /// Appends `line` in one write(2): with O_APPEND a record is then either all in
+    /// the file or, if luxc is killed mid-call, a truncated last line.
+    fn write_line(&mut self, line: &[u8]) -> Result<(), JournalError> {
+        if self.torn > 0 {
+            self.cut_torn()?;
+        }
+        loop {
+            match (&self.file).write(line) {
+                Ok(n) if n == line.len() => return Ok(()),
+                Ok(n) => {
+                    // Only a full file system does this; cut the part so a later
+                    // record does not continue the broken line.
+                    self.torn = n as u64;
+                    let _ = self.cut_torn();
+                    return Err(JournalError::ShortWrite {
+                        path: self.path.clone(),
+                        written: n,
+                        len: line.len(),
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(JournalError::Io {
+                        what: "append to journal",
+                        path: self.path.clone(),
+                        source,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Cuts the last `self.torn` bytes (a partial record) off the file.
+    fn cut_torn(&mut self) -> Result<(), JournalError> {
+        let io_error = |source| JournalError::Io {
+            what: "cut truncated record off journal",
+            path: self.path.clone(),
+            source,
+        };
+        let len = self.file.metadata().map_err(io_error)?.len();
+        self.file
+            .set_len(len.saturating_sub(self.torn))
+            .map_err(io_error)?;
+        tracing::warn!(
+            path = %self.path.display(),
+            bytes = self.torn,
+            "cut a truncated record off the lab journal"
+        );
+        self.torn = 0;
+        Ok(())
+    }
+}
+
+/// Opens a journal for reading and appending; the descriptor is close-on-exec, as std
+/// makes every one, so containers never inherit it.
+fn open_journal(path: &Path, create: bool) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(create)
+        .mode(0o600)
+        .open(path)
+}
+
+/// Replays a journal file: every object in the order it was intended. A truncated last
+/// line is ignored (with a warning); any other unreadable line is an error naming it.
+pub fn replay(path: &Path) -> Result<Vec<Entry>, JournalError> {
+    let bytes = fs::read(path).map_err(|source| JournalError::Io {
+        what: "read journal",
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(parse(path, &bytes)?.entries)
+}
+
+/// How the journal file ends.
+#[derive(Debug, PartialEq, Eq)]
+enum Tail {
+    /// With a newline (or empty).
+    Clean,
+    /// With a whole record but no newline.
+    Unterminated,
+    /// With part of a record, starting at this byte offset.
+    Torn { at: u64 },
+}
+
+struct Replayed {
+    entries: Vec<Entry>,
+    next_id: u64,
+    tail: Tail,
+}
+
+fn parse(path: &Path, bytes: &[u8]) -> Result<Replayed, JournalError> {
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut index: HashMap<u64, usize> = HashMap::new();
+    let mut next_id = 0;
+    let mut tail = Tail::Clean;
+    let mut offset = 0u64;
+    for (n, chunk) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        let line_no = n + 1;
+        let malformed = |reason: String| JournalError::Malformed {
+            path: path.to_owned(),
+            line: line_no,
+            reason,
+        };
+        let terminated = chunk.ends_with(b"\n");
+        let text = chunk.strip_suffix(b"\n").unwrap_or(chunk);
+        let record: RecordIn = match serde_json::from_slice(text) {
+            Ok(record) => record,
+            // Only the last line can lack its newline, and only a killed write leaves
+            // that: the record never completed, so nothing it announced happened.
+            Err(e) if !terminated => {
+                tracing::warn!(
+                    path = %path.display(),
+                    line = line_no,
+                    error = %e,
+                    "ignoring the truncated last record of the lab journal"
+                );
+                tail = Tail::Torn { at: offset };
+                break;
+            }
+            Err(e) => return Err(malformed(format!("not a journal record: {e}"))),
+        };
+        if !terminated {
+            tail = Tail::Unterminated;
+        }
+        offset += chunk.len() as u64;
+        next_id = next_id.max(record.id.saturating_add(1));
+        match (record.op, record.object) {
+            (Op::Intend, Some(object)) => {
+                if index.insert(record.id, entries.len()).is_some() {
+                    return Err(malformed(format!("id {} intended twice", record.id)));
+                }
+                entries.push(Entry {
+                    id: record.id,
+                    object,
+                    done: false,
+                    removed: false,
+                });
+            }
+            (Op::Intend, None) => return Err(malformed("intend without an object".into())),
+            (op, _) => {
+                let Some(&i) = index.get(&record.id) else {
+                    return Err(malformed(format!(
+                        "{} for id {} that was never intended",
+                        if op == Op::Done { "done" } else { "removed" },
+                        record.id
+                    )));
+                };
+                match op {
+                    Op::Done => entries[i].done = true,
+                    _ => entries[i].removed = true,
+                }
+            }
+        }
+    }
+    Ok(Replayed {
+        entries,
+        next_id,
+        tail,
+    })
+}
+
+/// The names of the labs under `state_root` that have a journal, sorted.
+pub fn labs(state_root: &Path) -> Result<Vec<String>, JournalError> {
+    let read_dir = match fs::read_dir(state_root) {
+        Ok(read_dir) => read_dir,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(JournalError::Io {
+                what: "list labs in",
+                path: state_root.to_owned(),
+                source,
+            })
+        }
+    };
+    let mut labs = Vec::new();
+    for entry in read_dir {
+        let entry = entry.map_err(|source| JournalError::Io {
+            what: "list labs in",
+            path: state_root.to_owned(),
+            source,
+        })?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if check_lab_name(&name).is_ok() && entry.path().join(JOURNAL_FILE).is_file() {
+            labs.push(name);
+        }
+    }
+    labs.sort();
+    Ok(labs)
+}
+
+#[cfg(test)]
+#[path = "journal_tests.rs"]
+mod tests;

@@ -1,0 +1,342 @@
+//! A lab: named set of containers, with a journal of every object it
+//! creates so `down` (or `luxc down LAB` after a crash) removes exactly those.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use super::container::{self, ExecRequest, Paths, Pid1};
+use super::journal::{Journal, Object};
+use super::spec::ContainerSpec;
+use super::teardown::{self, HostRemover};
+use crate::process::ExecOutput;
+
+/// Where labs keep their journals and container dirs.
+pub const STATE_ROOT: &str = "/run/luxc";
+
+/// An engine failure, naming the lab and object.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LabError(pub String);
+
+type Result<T> = std::result::Result<T, LabError>;
+
+/// Where a container is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Declared, never started (or destroyed).
+    Declared,
+    /// PID 1 runs.
+    Running,
+    /// Started once; PID 1 has ended. Its files remain until destroy/down.
+    Stopped,
+}
+
+impl Status {
+    /// "declared", "running" or "stopped".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Declared => "declared",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+/// One container of a lab.
+#[derive(Debug)]
+pub struct Container {
+    /// As declared.
+    pub spec: ContainerSpec,
+    /// PID 1 once started.
+    pub pid1: Option<Pid1>,
+    /// Journal ids of its dir and its process.
+    ids: Vec<u64>,
+}
+
+impl Container {
+    /// Its current status (reads /proc).
+    pub fn status(&self) -> Status {
+        match self.pid1 {
+            None => Status::Declared,
+            Some(p) if p.alive() => Status::Running,
+            Some(_) => Status::Stopped,
+        }
+    }
+}
+
+/// A lab and its containers.
+#[derive(Debug)]
+pub struct Lab {
+    name: String,
+    state_root: PathBuf,
+    journal: Option<Journal>,
+    containers: Vec<Container>,
+}
+
+impl Lab {
+    /// A new lab; nothing is created until a container starts. Fails when a
+    /// lab of that name is already up (its journal exists).
+    pub fn new(name: &str, state_root: &Path) -> Result<Lab> {
+        super::names::check_lab_name(name).map_err(LabError)?;
+        let journal = state_root.join(name).join(super::journal::JOURNAL_FILE);
+        if journal.exists() {
+            return Err(LabError(format!(
+                "lab '{name}' is already up (journal {}); `luxc down {name}` removes it",
+                journal.display()
+            )));
+        }
+        Ok(Lab {
+            name: name.to_string(),
+            state_root: state_root.to_path_buf(),
+            journal: None,
+            containers: Vec::new(),
+        })
+    }
+
+    /// The lab's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The lab's state dir (`/run/luxc/<lab>`).
+    pub fn dir(&self) -> PathBuf {
+        self.state_root.join(&self.name)
+    }
+
+    /// Containers in declaration order.
+    pub fn containers(&self) -> &[Container] {
+        &self.containers
+    }
+
+    /// A container by name.
+    pub fn get(&self, name: &str) -> Result<&Container> {
+        self.containers
+            .iter()
+            .find(|c| c.spec.name == name)
+            .ok_or_else(|| LabError(format!("no container '{name}' in lab '{}'", self.name)))
+    }
+
+    fn get_mut(&mut self, name: &str) -> Result<&mut Container> {
+        let lab = self.name.clone();
+        self.containers
+            .iter_mut()
+            .find(|c| c.spec.name == name)
+            .ok_or_else(|| LabError(format!("no container '{name}' in lab '{lab}'")))
+    }
+
+    /// Declares a container (validated now; created by start/up).
+    pub fn declare(&mut self, spec: ContainerSpec) -> Result<()> {
+        spec.validate().map_err(LabError)?;
+        if self.containers.iter().any(|c| c.spec.name == spec.name) {
+            return Err(LabError(format!(
+                "name '{}' is already used in lab '{}'",
+                spec.name, self.name
+            )));
+        }
+        self.containers.push(Container {
+            spec,
+            pid1: None,
+            ids: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn journal(&mut self) -> Result<&mut Journal> {
+        if self.journal.is_none() {
+            let j = Journal::create_or_open(&self.state_root, &self.name)
+                .map_err(|e| LabError(crate::error::chain(&e)))?;
+            self.journal = Some(j);
+        }
+        Ok(self.journal.as_mut().expect("journal just opened"))
+    }
+
+    /// Starts one container: its dir, then PID 1, each journaled first.
+    pub fn start(&mut self, name: &str) -> Result<()> {
+        let fail = |e: String| LabError(format!("start: container '{name}': {e}"));
+        match self.get(name)?.status() {
+            Status::Running => return Err(fail("already running".into())),
+            Status::Stopped | Status::Declared => {}
+        }
+        let paths = Paths {
+            dir: self.dir().join(name),
+        };
+        let journal = self.journal()?;
+        let mut ids = Vec::new();
+        if !paths.dir.exists() {
+            let id = journal
+                .intend(&Object::Dir {
+                    path: paths.dir.clone(),
+                })
+                .map_err(|e| fail(e.to_string()))?;
+            std::fs::create_dir_all(&paths.dir)
+                .map_err(|e| fail(format!("mkdir {}: {e}", paths.dir.display())))?;
+            journal.done(id).map_err(|e| fail(e.to_string()))?;
+            ids.push(id);
+        }
+        let spec = self.get(name)?.spec.clone();
+        let journal = self.journal()?;
+        let mut proc_id = None;
+        let started = container::start(&spec, &paths, |p| {
+            let obj = Object::Process {
+                pid: p.pid,
+                start_time: p.start_time,
+                name: name.to_string(),
+            };
+            let id = journal.intend(&obj).map_err(|e| e.to_string())?;
+            journal.done(id).map_err(|e| e.to_string())?;
+            proc_id = Some(id);
+            Ok(())
+        });
+        ids.extend(proc_id);
+        let c = self.get_mut(name)?;
+        c.ids.extend(ids);
+        let pid1 = started.map_err(fail)?;
+        c.pid1 = Some(pid1);
+        tracing::debug!(lab = %self.name, container = name, pid = pid1.pid, "started");
+        Ok(())
+    }
+
+    /// Starts every declared container, in order. On a failure, the
+    /// containers this call started are destroyed again and the first error
+    /// is returned.
+    pub fn up(&mut self) -> Result<()> {
+        let todo: Vec<String> = self
+            .containers
+            .iter()
+            .filter(|c| c.status() == Status::Declared)
+            .map(|c| c.spec.name.clone())
+            .collect();
+        let mut started: Vec<String> = Vec::new();
+        for name in todo {
+            if let Err(e) = self.start(&name) {
+                for done in started.iter().rev() {
+                    let _ = self.destroy(done);
+                }
+                let _ = self.destroy(&name);
+                return Err(LabError(format!("up: {}", e.0)));
+            }
+            started.push(name);
+        }
+        Ok(())
+    }
+
+    /// Runs a command in a running container.
+    pub fn exec(&self, name: &str, req: &ExecRequest) -> Result<ExecOutput> {
+        let c = self.get(name)?;
+        let pid1 = match (c.pid1, c.status()) {
+            (Some(p), Status::Running) => p,
+            (_, status) => {
+                return Err(LabError(format!(
+                    "exec: container '{name}' is {}, not running",
+                    status.as_str()
+                )))
+            }
+        };
+        container::exec(&c.spec, pid1, req)
+            .map_err(|e| LabError(format!("exec: container '{name}': {e}")))
+    }
+
+    /// The ExecSpec that runs `req` inside the container (for spawn).
+    pub fn enter_spec(&self, name: &str, req: &ExecRequest) -> Result<crate::process::ExecSpec> {
+        let c = self.get(name)?;
+        let pid1 = self.running(name, "spawn")?;
+        container::enter_spec(&c.spec, pid1, req)
+            .map_err(|e| LabError(format!("spawn: container '{name}': {e}")))
+    }
+
+    /// PID 1 of a running container, or an error naming `what` was attempted.
+    pub fn running(&self, name: &str, what: &str) -> Result<Pid1> {
+        let c = self.get(name)?;
+        match (c.pid1, c.status()) {
+            (Some(p), Status::Running) => Ok(p),
+            (_, status) => Err(LabError(format!(
+                "{what}: container '{name}' is {}, not running",
+                status.as_str()
+            ))),
+        }
+    }
+
+    /// Stops a container: `signal`, then SIGKILL after `timeout`.
+    pub fn stop(&mut self, name: &str, signal: Signal, timeout: Duration) -> Result<bool> {
+        let c = self.get(name)?;
+        match c.pid1 {
+            Some(p) => container::stop(p, signal, timeout)
+                .map_err(|e| LabError(format!("stop: container '{name}': {e}"))),
+            None => Ok(true),
+        }
+    }
+
+    /// Stops a container and removes everything it created; it can be
+    /// started again afterwards (with a fresh root).
+    pub fn destroy(&mut self, name: &str) -> Result<()> {
+        let lab_dir = self.dir();
+        let ids = {
+            let c = self.get_mut(name)?;
+            std::mem::take(&mut c.ids)
+        };
+        if ids.is_empty() {
+            self.get_mut(name)?.pid1 = None;
+            return Ok(());
+        }
+        let journal = self.journal()?;
+        let entries = journal.entries().map_err(|e| LabError(e.to_string()))?;
+        let mut remover = HostRemover::new(lab_dir);
+        let mut first_err = None;
+        for e in entries
+            .iter()
+            .rev()
+            .filter(|e| ids.contains(&e.id) && !e.removed)
+        {
+            match teardown::Remover::remove(&mut remover, &e.object) {
+                Ok(()) => {
+                    let _ = journal.removed(e.id);
+                }
+                Err(msg) => {
+                    first_err.get_or_insert(format!(
+                        "destroy: container '{name}': remove {}: {msg}",
+                        e.object
+                    ));
+                }
+            }
+        }
+        self.get_mut(name)?.pid1 = None;
+        match first_err {
+            Some(e) => Err(LabError(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Removes everything the lab created (journal walked backwards), then
+    /// the journal itself. Containers return to "declared".
+    pub fn down(&mut self) -> Result<teardown::Report> {
+        let report = match self.journal.take() {
+            Some(mut j) => down_journal(&mut j)?,
+            None => match Journal::open_existing(&self.state_root, &self.name) {
+                Ok(mut j) => down_journal(&mut j)?,
+                Err(_) => teardown::Report::default(),
+            },
+        };
+        for c in &mut self.containers {
+            c.pid1 = None;
+            c.ids.clear();
+        }
+        Ok(report)
+    }
+}
+
+/// Tears down a lab from its journal (also what `luxc down LAB` runs).
+pub fn down_journal(journal: &mut Journal) -> Result<teardown::Report> {
+    let mut remover = HostRemover::new(journal.dir().to_path_buf());
+    let report =
+        teardown::teardown(journal, &mut remover).map_err(|e| LabError(crate::error::chain(&e)))?;
+    if report.failed.is_empty() {
+        let dir = journal.dir().to_path_buf();
+        let reopened =
+            Journal::open_existing(dir.parent().unwrap_or(Path::new("/")), journal.lab())
+                .map_err(|e| LabError(e.to_string()))?;
+        teardown::finish(reopened).map_err(|e| LabError(crate::error::chain(&e)))?;
+    }
+    Ok(report)
+}

@@ -1,0 +1,215 @@
+//! `luxc.lab(name)`, the lab handle and its containers' handles.
+//!
+//! A lab handle is `{ name = "demo", _ref = <the engine's lab> }`; a
+//! container handle is `{ lab = <lab handle>, name = "a" }` and looks its
+//! container up on every call.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+use std::time::Duration;
+
+use mlua::{AnyUserData, Lua, Table, UserData, Value};
+use nix::sys::signal::Signal;
+
+use super::args::{function, Args, Failure, LuaResult};
+use super::container_opts;
+use super::handle;
+use crate::engine::lab::{Lab, STATE_ROOT};
+
+/// The engine's lab, shared by the lab handle and its container handles.
+#[derive(Clone)]
+pub struct LabRef(pub Rc<RefCell<Lab>>);
+
+impl UserData for LabRef {}
+
+/// Registers `luxc.lab` and the lab and container methods.
+pub fn register(lua: &Lua, luxc: &Table) -> mlua::Result<()> {
+    luxc.set("lab", function(lua, "luxc.lab", new_lab)?)?;
+    let m = handle::methods(lua, "lab")?;
+    m.set("container", function(lua, "lab:container", declare)?)?;
+    m.set("up", function(lua, "lab:up", up)?)?;
+    m.set("down", function(lua, "lab:down", down)?)?;
+    m.set("containers", function(lua, "lab:containers", containers)?)?;
+    m.set("info", function(lua, "lab:info", lab_info)?)?;
+    let mt = handle::metatable(lua, "lab")?;
+    mt.set(
+        "__tostring",
+        lua.create_function(|_, t: Table| {
+            let r: AnyUserData = t.raw_get("_ref")?;
+            let lab = r.borrow::<LabRef>()?;
+            let lab = lab.0.borrow();
+            Ok(format!(
+                "lab {} ({} containers)",
+                lab.name(),
+                lab.containers().len()
+            ))
+        })?,
+    )?;
+    super::container::register(lua)
+}
+
+/// The engine lab behind argument `n` (a lab handle).
+pub fn lab_of(lua: &Lua, args: &Args, n: usize) -> LuaResult<(Table, LabRef)> {
+    let t = handle::check(lua, args, n, "lab", "a lab")?;
+    let r: AnyUserData = t
+        .raw_get("_ref")
+        .map_err(|e| Failure::from_lua(args.func(), &e))?;
+    let lab = r
+        .borrow::<LabRef>()
+        .map_err(|e| Failure::from_lua(args.func(), &e))?
+        .clone();
+    Ok((t, lab))
+}
+
+/// The lab and name behind a container handle `t`.
+pub fn lab_of_container(lua: &Lua, args: &Args, t: &Table) -> LuaResult<(LabRef, String)> {
+    let _ = lua;
+    let lab_t: Table = t
+        .raw_get("lab")
+        .map_err(|e| Failure::from_lua(args.func(), &e))?;
+    let name: String = t
+        .raw_get("name")
+        .map_err(|e| Failure::from_lua(args.func(), &e))?;
+    let r: AnyUserData = lab_t
+        .raw_get("_ref")
+        .map_err(|e| Failure::from_lua(args.func(), &e))?;
+    let lab = r
+        .borrow::<LabRef>()
+        .map_err(|e| Failure::from_lua(args.func(), &e))?
+        .clone();
+    Ok((lab, name))
+}
+
+/// Runs `f` and turns an engine error into a failure of `args`' function.
+pub fn engine<T>(args: &Args, r: Result<T, crate::engine::lab::LabError>) -> LuaResult<T> {
+    r.map_err(|e| Failure::new(args.func(), e.0))
+}
+
+fn lua_err(args: &Args) -> impl Fn(mlua::Error) -> Failure + '_ {
+    move |e| Failure::from_lua(args.func(), &e)
+}
+
+/// `luxc.lab(name)` → a lab handle; nothing is created until `up`/`start`.
+fn new_lab(lua: &Lua, args: Args) -> LuaResult<Table> {
+    args.at_most(1)?;
+    let name = args.string(1)?;
+    let lab = engine(&args, Lab::new(&name, Path::new(STATE_ROOT)))?;
+    let r = lua
+        .create_userdata(LabRef(Rc::new(RefCell::new(lab))))
+        .map_err(lua_err(&args))?;
+    handle::new(
+        lua,
+        "lab",
+        vec![
+            (
+                "name",
+                Value::String(lua.create_string(&name).map_err(lua_err(&args))?),
+            ),
+            ("_ref", Value::UserData(r)),
+        ],
+    )
+    .map_err(lua_err(&args))
+}
+
+/// `lab:container{ name = ..., ... }` → a container handle (declared).
+fn declare(lua: &Lua, args: Args) -> LuaResult<Table> {
+    args.at_most(2)?;
+    let (lab_t, lab) = lab_of(lua, &args, 1)?;
+    let spec = container_opts::parse(lua, &args, 2)?;
+    let name = spec.name.clone();
+    engine(&args, lab.0.borrow_mut().declare(spec))?;
+    super::container::handle(lua, &lab_t, &name).map_err(lua_err(&args))
+}
+
+/// `lab:up()`: starts every declared container; rolls back on failure.
+fn up(lua: &Lua, args: Args) -> LuaResult<Table> {
+    args.at_most(1)?;
+    let (t, lab) = lab_of(lua, &args, 1)?;
+    engine(&args, lab.0.borrow_mut().up())?;
+    Ok(t)
+}
+
+/// `lab:down()` → `{ removed = n }`: removes everything the lab created.
+fn down(lua: &Lua, args: Args) -> LuaResult<Table> {
+    args.at_most(1)?;
+    let (_, lab) = lab_of(lua, &args, 1)?;
+    let report = engine(&args, lab.0.borrow_mut().down())?;
+    if !report.failed.is_empty() {
+        let what: Vec<String> = report
+            .failed
+            .iter()
+            .map(|(o, e)| format!("{o}: {e}"))
+            .collect();
+        return Err(Failure::new(
+            args.func(),
+            format!("could not remove: {}", what.join("; ")),
+        ));
+    }
+    let t = lua.create_table().map_err(lua_err(&args))?;
+    t.set("removed", report.removed).map_err(lua_err(&args))?;
+    Ok(t)
+}
+
+/// `lab:containers()` → list of container handles, in declaration order.
+fn containers(lua: &Lua, args: Args) -> LuaResult<Table> {
+    args.at_most(1)?;
+    let (lab_t, lab) = lab_of(lua, &args, 1)?;
+    let names: Vec<String> = lab
+        .0
+        .borrow()
+        .containers()
+        .iter()
+        .map(|c| c.spec.name.clone())
+        .collect();
+    let list = lua.create_table().map_err(lua_err(&args))?;
+    for n in names {
+        let h = super::container::handle(lua, &lab_t, &n).map_err(lua_err(&args))?;
+        list.push(h).map_err(lua_err(&args))?;
+    }
+    Ok(list)
+}
+
+/// `lab:info()` → `{ name, dir, containers = { name = status, ... } }`.
+fn lab_info(lua: &Lua, args: Args) -> LuaResult<Table> {
+    args.at_most(1)?;
+    let (_, lab) = lab_of(lua, &args, 1)?;
+    let lab = lab.0.borrow();
+    let t = lua.create_table().map_err(lua_err(&args))?;
+    t.set("name", lab.name()).map_err(lua_err(&args))?;
+    t.set("dir", lab.dir().display().to_string())
+        .map_err(lua_err(&args))?;
+    let cs = lua.create_table().map_err(lua_err(&args))?;
+    for c in lab.containers() {
+        cs.set(c.spec.name.as_str(), c.status().as_str())
+            .map_err(lua_err(&args))?;
+    }
+    t.set("containers", cs).map_err(lua_err(&args))?;
+    Ok(t)
+}
+
+/// Parses a signal: "TERM", "SIGTERM", "term" or a number.
+pub fn signal(v: &Value) -> Result<Signal, String> {
+    match v {
+        Value::Integer(n) => Signal::try_from(*n as i32).map_err(|_| format!("no signal {n}")),
+        Value::String(s) => {
+            let name = s.to_string_lossy().to_uppercase();
+            let full = if name.starts_with("SIG") {
+                name
+            } else {
+                format!("SIG{name}")
+            };
+            full.parse::<Signal>()
+                .map_err(|_| format!("unknown signal '{}'", s.to_string_lossy()))
+        }
+        other => Err(format!(
+            "expected a signal name or number, got {}",
+            super::args::type_name(other)
+        )),
+    }
+}
+
+/// A duration option in seconds, with a default.
+pub fn seconds(v: Option<f64>, default: f64) -> Result<Duration, String> {
+    super::args::duration(v.unwrap_or(default))
+}

@@ -1,0 +1,51 @@
+//! The small init a container gets as PID 1 by default: it reaps every
+//! process that ends in the container (orphans are reparented to PID 1),
+//! and on SIGTERM/SIGINT/SIGHUP passes SIGTERM to everything else in its
+//! pid namespace and exits once they are gone.
+
+use nix::errno::Errno;
+use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+/// Runs the reaper loop; never returns.
+pub fn run() -> ! {
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGCHLD,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ] {
+        set.add(s);
+    }
+    // Blocked and taken with sigwait: no handler runs inside this process.
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
+    let mut stopping = false;
+    loop {
+        let sig = set.wait().unwrap_or(Signal::SIGCHLD);
+        if sig != Signal::SIGCHLD && !stopping {
+            stopping = true;
+            // -1: every process in this pid namespace except PID 1 itself.
+            let _ = kill(Pid::from_raw(-1), Signal::SIGTERM);
+        }
+        let children_left = reap_all();
+        if stopping && !children_left {
+            // SAFETY: _exit ends PID 1, and with it the pid namespace.
+            unsafe { nix::libc::_exit(0) }
+        }
+    }
+}
+
+/// Reaps every exited child; false when no children remain.
+fn reap_all() -> bool {
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => return true,
+            Ok(_) => continue,
+            Err(Errno::EINTR) => continue,
+            Err(_) => return false, // ECHILD
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Forking a process into new namespaces, with sync pipes.
+//!
+//! luxc forks directly from its own process, which is single-threaded at
+//! that point (checked: a fork from a multi-threaded process may deadlock on
+//! locks other threads held). The tree: luxc → A (new session, unshares the
+//! namespaces) → B (PID 1 of the new pid namespace). A reports B's host pid
+//! and exits, so B outlives luxc and is adopted by the host's init. B waits
+//! for luxc's "go" (luxc journals B first), runs the setup closure, and
+//! reports: an empty pipe at close means success (the pipe is close-on-exec,
+//! so exec of the container's init closes it), any text is the error.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::wait::waitpid;
+use nix::unistd::{fork, pipe2, setsid, ForkResult, Pid};
+
+/// Why spawning failed (in luxc, before the child could report).
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// Another thread exists: forking now could deadlock the child.
+    #[error("cannot fork into namespaces: luxc has {0} threads (must be 1)")]
+    Threads(usize),
+    /// A syscall in luxc failed.
+    #[error("{step}: {source}")]
+    Sys {
+        step: &'static str,
+        #[source]
+        source: nix::Error,
+    },
+    /// The intermediate process failed before forking PID 1 (e.g. unshare).
+    #[error("{0}")]
+    Child(String),
+}
+
+fn sys(step: &'static str) -> impl FnOnce(nix::Error) -> SpawnError {
+    move |source| SpawnError::Sys { step, source }
+}
+
+/// The child's end of the sync pipes.
+pub struct Handshake {
+    from_parent: OwnedFd,
+    to_parent: OwnedFd,
+}
+
+impl Handshake {
+    /// Waits for luxc's go; false when luxc died first (the pipe closed).
+    pub fn wait_go(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(nix::unistd::read(&self.from_parent, &mut b), Ok(1))
+    }
+
+    /// Reports a setup error to luxc (then the child should exit).
+    pub fn fail(&mut self, message: &str) {
+        let _ = nix::unistd::write(&self.to_parent, message.as_bytes());
+    }
+
+    /// The fd luxc reads the report from; it is close-on-exec, so a
+    /// successful exec reports success by closing it.
+    pub fn report_fd(&self) -> RawFd {
+        self.to_parent.as_raw_fd()
+    }
+
+    /// Closes the report pipe: success, for a child that does not exec.
+    pub fn succeed(self) {}
+}
+
+/// luxc's side of a spawned namespace tree.
+pub struct Spawned {
+    /// Host pid of the new PID 1.
+    pub pid: i32,
+    to_child: Option<std::fs::File>,
+    from_child: std::fs::File,
+}
+
+impl Spawned {
+    /// Lets the child start its setup, then waits for its report: Ok when
+    /// the setup succeeded (pipe closed empty), Err with the child's message.
+    pub fn go_and_wait(mut self) -> Result<(), String> {
+        if let Some(mut to) = self.to_child.take() {
+            to.write_all(b"g")
+                .map_err(|e| format!("start the container: {e}"))?;
+        }
+        let mut report = String::new();
+        self.from_child
+            .read_to_string(&mut report)
+            .map_err(|e| format!("read the container's setup report: {e}"))?;
+        if report.is_empty() {
+            Ok(())
+        } else {
+            Err(report)
+        }
+    }
+}
+
+/// Number of threads of this process (from /proc/self/task).
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(1)
+}
+
+/// Forks into new namespaces `flags`; the new PID 1 runs `child` once luxc
+/// says go. `child` must not return: it execs or exits.
+pub fn spawn<F>(flags: CloneFlags, child: F) -> Result<Spawned, SpawnError>
+where
+    F: FnOnce(Handshake) -> std::convert::Infallible,
+{
+    let threads = thread_count();
+    if threads != 1 {
+        return Err(SpawnError::Threads(threads));
+    }
+    let (go_r, go_w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe"))?;
+    let (rep_r, rep_w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe"))?;
+    // SAFETY: luxc is single-threaded (checked above), so the child may run
+    // ordinary Rust code.
+    match unsafe { fork() }.map_err(sys("fork"))? {
+        ForkResult::Child => {
+            drop(go_w);
+            drop(rep_r);
+            intermediate(flags, go_r, rep_w, child)
+        }
+        ForkResult::Parent { child: a } => {
+            drop(go_r);
+            drop(rep_w);
+            let mut from_child = std::fs::File::from(rep_r);
+            let mut pid_bytes = [0u8; 4];
+            let read = from_child.read_exact(&mut pid_bytes);
+            let _ = waitpid(a, None);
+            if read.is_err() {
+                // A failed before forking PID 1; its message follows the
+                // missing pid, or it died without one.
+                let mut msg = String::new();
+                let _ = from_child.read_to_string(&mut msg);
+                let msg = if msg.is_empty() {
+                    "the namespace setup process died".into()
+                } else {
+                    msg
+                };
+                return Err(SpawnError::Child(msg));
+            }
+            Ok(Spawned {
+                pid: i32::from_le_bytes(pid_bytes),
+                to_child: Some(std::fs::File::from(go_w)),
+                from_child,
+            })
+        }
+    }
+}
+
+/// Process A: new session, unshare, fork PID 1, report its pid, exit.
+fn intermediate<F>(flags: CloneFlags, go_r: OwnedFd, rep_w: OwnedFd, child: F) -> !
+where
+    F: FnOnce(Handshake) -> std::convert::Infallible,
+{
+    let fail = |msg: String| -> ! {
+        // No pid first: the parent reads this text as the error.
+        let _ = nix::unistd::write(&rep_w, msg.as_bytes());
+        unsafe { nix::libc::_exit(1) }
+    };
+    // Its own session: the container does not share luxc's terminal, so a
+    // Ctrl-C at luxc's terminal reaches luxc, which decides what to stop.
+    if let Err(e) = setsid() {
+        fail(format!("setsid: {e}"));
+    }
+    if let Err(e) = unshare(flags) {
+        fail(format!("unshare namespaces ({flags:?}): {e}"));
+    }
+    // SAFETY: single-threaded child of a single-threaded parent.
+    match unsafe { fork() } {
+        Err(e) => fail(format!("fork PID 1: {e}")),
+        Ok(ForkResult::Parent { child: b }) => {
+            let _ = nix::unistd::write(&rep_w, &b.as_raw().to_le_bytes());
+            unsafe { nix::libc::_exit(0) }
+        }
+        Ok(ForkResult::Child) => {
+            let hs = Handshake {
+                from_parent: go_r,
+                to_parent: rep_w,
+            };
+            match child(hs) {}
+        }
+    }
+}
+
+/// Closes every fd from `first` up, except `keep` (used before running code
+/// that must not hold luxc's files: the reaper, the exec intermediate).
+pub fn close_fds_from(first: RawFd, keep: &[RawFd]) {
+    let mut fd = first;
+    // close_range(2) in one call where no fd needs keeping.
+    if keep.iter().all(|k| *k < first) {
+        // SAFETY: plain syscall; closes fds this process owns.
+        let rc =
+            unsafe { nix::libc::syscall(nix::libc::SYS_close_range, first as u32, u32::MAX, 0) };
+        if rc == 0 {
+            return;
+        }
+    }
+    let max = 4096;
+    while fd < max {
+        if !keep.contains(&fd) {
+            // SAFETY: closing an fd number; a missing one just fails with EBADF.
+            unsafe { nix::libc::close(fd) };
+        }
+        fd += 1;
+    }
+}
+
+/// Waits for the intermediate of a namespace-entering exec: used by callers
+/// that fork after setns(pid) and must mirror the grandchild's exit status.
+pub fn mirror_exit(child: Pid) -> ! {
+    use nix::sys::wait::WaitStatus;
+    let code = loop {
+        match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, c)) => break c,
+            Ok(WaitStatus::Signaled(_, s, _)) => break 128 + s as i32,
+            Ok(_) => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => break 1,
+        }
+    };
+    // SAFETY: _exit ends this process without running luxc's destructors.
+    unsafe { nix::libc::_exit(code) }
+}

@@ -2,6 +2,8 @@
 //! real pseudo-terminal.
 #![allow(dead_code)]
 
+pub mod lab;
+
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};

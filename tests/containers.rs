@@ -1,0 +1,363 @@
+//! Root integration tests: real containers from Lua scripts, with unique lab
+//! names, each proving afterwards that nothing of it is left on the host.
+
+mod common;
+
+use common::lab::{assert_clean, lab_name, ok, run};
+use common::text;
+
+#[test]
+fn isolation_security_and_pid1() {
+    let lab = lab_name("iso");
+    // A host mount made after luxc started must not be visible inside.
+    let out = ok(
+        &lab,
+        r#"
+local host_ns = {}
+for _, k in ipairs{ "mnt", "pid", "uts", "ipc", "net", "cgroup" } do
+  host_ns[k] = luxc.host.exec{ "readlink", "/proc/self/ns/" .. k }.stdout
+end
+local l = luxc.lab(LAB)
+local a = l:container{ name = "a", hostname = "alpha" }
+l:up()
+record(a)
+local function sh(cmd) return a:exec{ cmd, shell = true } end
+for k, v in pairs(host_ns) do
+  local inside = sh("readlink /proc/self/ns/" .. k).stdout
+  assert(inside ~= v, k .. " namespace is the host's: " .. inside)
+end
+assert(sh("cat /proc/1/comm").stdout == "luxc\n", "PID 1 is luxc's reaper")
+local ps = sh("ps -e -o pid=,comm=").stdout
+local n = 0
+for line in ps:gmatch("[^\n]+") do n = n + 1 end
+assert(n <= 3, "only container processes visible:\n" .. ps)
+assert(sh("hostname").stdout == "alpha\n")
+local mi = sh("cat /proc/self/mountinfo").stdout
+assert(mi:match("^%d+ %d+ [%d:]+ / / [^\n]* %- overlay "), "root is the overlay:\n" .. mi)
+assert(not mi:find("/run/luxc", 1, true) or mi:match("^[^\n]*upperdir=/run/luxc"), "old root detached")
+assert(not mi:find("/sys/fs/cgroup/memory", 1, true), "host mounts not visible")
+-- Masked files read empty (this kernel may lack some of them, e.g. kcore).
+local masked = 0
+for _, f in ipairs{ "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug" } do
+  if luxc.host.exec{ "test", "-e", f }.code == 0 then
+    assert(sh("wc -c < " .. f).stdout == "0\n", f .. " masked")
+    masked = masked + 1
+  end
+end
+assert(masked > 0, "no maskable file on this host")
+assert(sh("touch /sys/luxc-x").code ~= 0, "/sys read-only")
+assert(sh("echo 1 > /proc/sys/kernel/panic").code ~= 0, "/proc/sys read-only")
+local m = sh("mount -t tmpfs none /mnt 2>&1")
+assert(m.code ~= 0 and m.stdout:find("ermission denied"), "mount fails with EPERM: " .. m.stdout)
+-- init_module(2) is 175 on x86_64; seccomp turns it into EPERM (1).
+local mod = sh([[python3 -c 'import ctypes; l=ctypes.CDLL(None, use_errno=True); l.syscall(175, 0, 0, 0); print(ctypes.get_errno())']])
+assert(mod.stdout == "1\n", "module loading EPERM: " .. mod.stdout .. mod.stderr)
+assert(sh("grep NoNewPrivs /proc/self/status").stdout:match("NoNewPrivs:%s+1"))
+local info = a:info()
+assert(info.status == "running" and info.security.no_new_privs == true and #info.masked > 3)
+l:down()
+"#,
+    );
+    assert_clean(&lab, &out);
+}
+
+#[test]
+fn exec_output_codes_stdin_timeout_and_missing_binary() {
+    let lab = lab_name("exec");
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+local a = l:container{ name = "a", image = luxc.image.busybox() }
+l:up()
+record(a)
+local r = a:exec{ "sh", "-c", "echo out; echo err >&2; exit 7" }
+assert(r.code == 7 and r.stdout == "out\n" and r.stderr == "err\n", luxc.inspect(r))
+r = a:exec{ "sh", "-c", "head -c 8388608 /dev/zero | tr '\\0' x; head -c 1048576 /dev/zero >&2" }
+assert(r.code == 0 and #r.stdout == 8388608 and #r.stderr == 1048576, #r.stdout)
+assert(not r.stdout:find("[^x]"))
+r = a:exec{ "cat", stdin = "piped\0bytes" }
+assert(r.stdout == "piped\0bytes")
+r = a:exec{ "sleep", "30", timeout = 0.3 }
+assert(r.timed_out and r.code == 137, luxc.inspect(r))
+r = a:exec{ "/bin/no-such-tool" }
+assert(r.code == 127 and r.stderr:find("/bin/no-such-tool", 1, true), luxc.inspect(r))
+r = a:exec{ "pwd", cwd = "/tmp" }
+assert(r.stdout == "/tmp\n")
+r = a:exec{ "id", "-u", user = 1000 }
+assert(r.stdout == "1000\n", r.stdout .. r.stderr)
+r = a:exec{ "sh", "-c", "echo $FOO:$container", env = { FOO = "bar" } }
+assert(r.stdout == "bar:luxc\n", r.stdout)
+l:down()
+"#,
+    );
+    assert_clean(&lab, &out);
+}
+
+#[test]
+fn orphans_are_reaped_and_killing_pid1_stops_the_container() {
+    let lab = lab_name("reap");
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+local a = l:container{ name = "a", image = luxc.image.busybox() }
+l:up()
+record(a)
+-- The shell exits at once; its children are orphaned to PID 1.
+a:exec{ "sh", "-c", "(sleep 0.2 &) ; (sleep 0.3 &) ; exit 0" }
+luxc.sleep(1.2)
+local ps = a:exec{ "ps", "-o", "stat" }.stdout
+assert(not ps:find("Z"), "zombies left:\n" .. ps)
+local pid = a:pid()
+luxc.host.exec{ "kill", "-9", tostring(pid) }
+luxc.sleep(0.2)
+assert(a:status() == "stopped", a:status())
+assert(a:pid() == nil)
+local ok, err = pcall(a.exec, a, { "true" })
+assert(not ok and err:find("is stopped, not running"), err)
+l:down()
+"#,
+    );
+    assert_clean(&lab, &out);
+}
+
+#[test]
+fn fifty_containers_share_one_lower_layer() {
+    let lab = lab_name("fifty");
+    let out = ok(
+        &lab,
+        r#"
+local img = luxc.image.busybox()
+local shared = luxc.image.dir(img.path)
+local l = luxc.lab(LAB)
+local cs = {}
+for i = 1, 50 do cs[i] = l:container{ name = "c" .. i, image = shared } end
+l:up()
+record(cs[1])
+local lowers = {}
+for i, c in ipairs(cs) do
+  local mi = c:exec{ "cat", "/proc/self/mountinfo" }.stdout
+  lowers[mi:match("lowerdir=([^,]+)")] = true
+  c:write_file("/mine", "c" .. i)
+end
+local n = 0
+for k in pairs(lowers) do n = n + 1; assert(k == shared.path, k) end
+assert(n == 1, "one shared lower")
+local uppers = luxc.host.exec{ "sh", "-c", "ls -d /run/luxc/" .. LAB .. "/*/upper | wc -l" }.stdout
+assert(uppers == "50\n", uppers)
+assert(cs[7]:read_file("/mine") == "c7" and cs[8]:read_file("/mine") == "c8")
+assert(luxc.host.exec{ "test", "-e", shared.path .. "/mine" }.code ~= 0, "image untouched")
+l:down()
+"#,
+    );
+    assert_clean(&lab, &out);
+}
+
+#[test]
+fn files_written_in_one_are_not_visible_in_another() {
+    let lab = lab_name("cow");
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+local a = l:container{ name = "a" }
+local b = l:container{ name = "b" }
+l:up()
+record(a)
+a:exec{ "sh", "-c", "echo secret > /etc/luxc-test-file" }
+assert(a:read_file("/etc/luxc-test-file") == "secret\n")
+assert(b:exec{ "test", "-e", "/etc/luxc-test-file" }.code == 1)
+assert(luxc.host.exec{ "test", "-e", "/etc/luxc-test-file" }.code == 1, "host untouched")
+b:write_file("/tmp/x", "hi", tonumber("600", 8))
+assert(b:exec{ "stat", "-c", "%a", "/tmp/x" }.stdout == "600\n")
+l:down()
+"#,
+    );
+    assert_clean(&lab, &out);
+}
+
+#[test]
+fn options_init_readonly_mounts_sysctl_env() {
+    let lab = lab_name("opts");
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("hello"), "from host").unwrap();
+    let body = format!(
+        r#"
+local l = luxc.lab(LAB)
+local a = l:container{{
+  name = "a", image = luxc.image.busybox(), readonly = true,
+  init = {{ "sleep", "1000" }},
+  mounts = {{ {{ source = "{src}", target = "/data", readonly = true }}, {{ type = "tmpfs", target = "/scratch", size = "1M" }} }},
+  sysctl = {{ ["net.ipv4.ip_forward"] = 1 }},
+  env = {{ GREETING = "hi" }}, cwd = "/tmp",
+}}
+l:up()
+record(a)
+assert(a:exec{{ "cat", "/proc/1/comm" }}.stdout == "sleep\n")
+assert(a:exec{{ "cat", "/data/hello" }}.stdout == "from host")
+assert(a:exec{{ "touch", "/data/x" }}.code ~= 0, "ro bind")
+assert(a:exec{{ "touch", "/etc/x" }}.code ~= 0, "ro root")
+assert(a:exec{{ "touch", "/scratch/x" }}.code == 0, "tmpfs writable")
+assert(a:exec{{ "cat", "/proc/sys/net/ipv4/ip_forward" }}.stdout == "1\n")
+assert(a:exec{{ "sh", "-c", "echo $GREETING; pwd" }}.stdout == "hi\n/tmp\n")
+assert(a:stop{{ timeout = 2 }} == true or a:status() == "stopped")
+assert(a:status() == "stopped")
+l:down()
+"#,
+        src = src.path().display()
+    );
+    let out = ok(&lab, &body);
+    assert_clean(&lab, &out);
+}
+
+#[test]
+fn bad_input_is_rejected_and_leaves_nothing() {
+    let lab = lab_name("bad");
+    let cases = [
+        (
+            "luxc.image.dir('/nonexistent/luxc-img')",
+            "luxc.image.dir: image dir /nonexistent/luxc-img: No such file or directory",
+        ),
+        (
+            "l:container{ name = 'a', hostname = string.rep('h', 65) }",
+            "lab:container: hostname: expected 1 to 64 bytes, got 65",
+        ),
+        (
+            "l:container{ name = 'a', namespaces = { 'mount', 'netz' } }",
+            "lab:container: field 'namespaces': unknown namespace kind 'netz'",
+        ),
+        (
+            "l:container{ name = 'a', colour = 'red' }",
+            "lab:container: unknown option 'colour'",
+        ),
+        (
+            "l:container{ name = 'a' } l:container{ name = 'a' }",
+            "lab:container: name 'a' is already used in lab",
+        ),
+        (
+            "l:container{ name = 'a', seccomp = { deny = { 'fooo' } } }",
+            "unknown syscall 'fooo'",
+        ),
+        (
+            "l:container{ name = 'a', capabilities = { add = { 'CAP_FLY' } } }",
+            "unknown capability",
+        ),
+        (
+            "l:container{ name = 'a', sysctl = { ['vm.swappiness'] = 1 } }",
+            "is not namespaced",
+        ),
+        (
+            "l.up()",
+            "lab:up: self: expected a lab, got nil (call it with ':')",
+        ),
+    ];
+    for (code, want) in cases {
+        let body = format!("local l = luxc.lab(LAB)\n{code}\n");
+        let out = run(&lab, &body);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{code}: {stdout}{stderr}");
+        assert!(stderr.contains(want), "{code}: want {want:?} in:\n{stderr}");
+        assert_clean(&lab, &stdout);
+    }
+    // start twice, exec on a stopped container: errors, then a clean down.
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+local a = l:container{ name = "a", image = luxc.image.busybox() }
+a:start()
+record(a)
+local ok, err = pcall(a.start, a)
+assert(not ok and err:find("start: container 'a': already running", 1, true), err)
+a:stop{ signal = "KILL" }
+ok, err = pcall(a.exec, a, { "true" })
+assert(not ok and err:find("exec: container 'a' is stopped, not running", 1, true), err)
+l:down()
+"#,
+    );
+    assert_clean(&lab, &out);
+}
+
+#[test]
+fn a_failed_start_rolls_back_what_up_created() {
+    let lab = lab_name("roll");
+    let out = run(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+l:container{ name = "a", image = luxc.image.busybox() }
+l:container{ name = "b", image = luxc.image.busybox(), init = { "/no/such/init" } }
+l:up()
+"#,
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("up: start: container 'b': exec init /no/such/init"),
+        "{stderr}"
+    );
+    let journal = format!("/run/luxc/{lab}/journal");
+    if std::path::Path::new(&journal).exists() {
+        // Everything was removed; only the (empty) journal may remain, and down clears it.
+        let down = std::process::Command::new(common::luxc_bin())
+            .args(["down", &lab])
+            .output()
+            .unwrap();
+        assert_eq!(down.status.code(), Some(0), "{}", text(&down).1);
+        assert!(
+            text(&down).0.contains("removed 0 objects"),
+            "{}",
+            text(&down).0
+        );
+    }
+    assert_clean(&lab, &stdout);
+}
+
+#[test]
+fn luxc_down_removes_a_lab_left_up_by_a_script() {
+    let lab = lab_name("left");
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+local a = l:container{ name = "a", image = luxc.image.busybox() }
+l:up()
+record(a)
+"#,
+    );
+    let pid: i32 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("@pid "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "lab stays up"
+    );
+    // A second script cannot take the name while it is up.
+    let again = run(&lab, "luxc.lab(LAB)");
+    assert!(
+        text(&again).1.contains("is already up"),
+        "{}",
+        text(&again).1
+    );
+    let down = std::process::Command::new(common::luxc_bin())
+        .args(["down", &lab])
+        .output()
+        .unwrap();
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down).1);
+    assert_clean(&lab, &out);
+    // Idempotent: a second down finds no lab and says so.
+    let again = std::process::Command::new(common::luxc_bin())
+        .args(["down", &lab])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again).1.contains(&format!("no lab '{lab}'")),
+        "{}",
+        text(&again).1
+    );
+}

@@ -11,6 +11,7 @@ pub mod error;
 pub mod fs;
 pub mod image;
 pub mod lua;
+pub mod net;
 pub mod ns;
 pub mod process;
 pub mod security;

@@ -361,3 +361,59 @@ record(a)
         text(&again).1
     );
 }
+
+#[test]
+fn user_namespace_maps_root_to_the_given_range() {
+    let lab = lab_name("userns");
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+local a = l:container{ name = "a", idmap = { uid = 231072, gid = 231072, count = 65536 } }
+l:up()
+record(a)
+assert(a:exec{ "id", "-u" }.stdout == "0\n", "root inside")
+local map = luxc.host.exec{ "cat", "/proc/" .. a:pid() .. "/uid_map" }.stdout
+assert(map:match("^%s*0%s+231072%s+65536%s*$"), map)
+local gmap = luxc.host.exec{ "cat", "/proc/" .. a:pid() .. "/gid_map" }.stdout
+assert(gmap:match("^%s*0%s+231072%s+65536%s*$"), gmap)
+assert(a:exec{ "sh", "-c", "echo x > /made-inside && touch /tmp/t" }.code == 0)
+local owner = luxc.host.exec{ "stat", "-c", "%u:%g", "/proc/" .. a:pid() .. "/root/made-inside" }.stdout
+assert(owner == "231072:231072\n", "owner seen from the host: " .. owner)
+local upper = luxc.host.exec{ "stat", "-c", "%u", "/run/luxc/" .. LAB .. "/a/upper/made-inside" }.stdout
+assert(upper == "231072\n", upper)
+-- Root inside is not root outside: host-owned image files stay read-only.
+assert(a:exec{ "sh", "-c", "echo no >> /etc/hostname" }.code ~= 0)
+assert(a:ns().user ~= nil)
+l:down()
+"#,
+    );
+    assert_clean(&lab, &out);
+}
+
+#[test]
+fn share_net_joins_another_containers_namespace() {
+    let lab = lab_name("share");
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+-- Declared first, started second: up() starts a before b.
+local b = l:container{ name = "b", image = luxc.image.busybox(), share = { net = nil } }
+local a = l:container{ name = "a", image = luxc.image.busybox() }
+local c = l:container{ name = "c", image = luxc.image.busybox(), share = { net = a } }
+l:up()
+record(a)
+assert(a:ns().net == c:ns().net and a:ns().net ~= b:ns().net)
+assert(a:ns().pid ~= c:ns().pid and a:ns().mount ~= c:ns().mount, "only net is shared")
+local la = a:exec{ "ip", "-o", "link" }.stdout
+local lc = c:exec{ "ip", "-o", "link" }.stdout
+assert(la == lc and lc:find("lo: <LOOPBACK,UP"), "c sees a's interfaces (lo up):\n" .. lc)
+assert(c:exec{ "ping", "-c1", "-W1", "127.0.0.1" }.code == 0, "loopback works")
+local ok, err = pcall(l.container, l, { name = "d", share = { pid = a } })
+assert(not ok and err:find("'pid' cannot be shared", 1, true), err)
+l:down()
+"#,
+    );
+    assert_clean(&lab, &out);
+}

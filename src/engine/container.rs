@@ -72,19 +72,72 @@ struct Prepared {
     path_dirs: Vec<String>,
     cwd: CString,
     log: File,
+    /// The container has a network namespace of its own: bring `lo` up.
+    new_net: bool,
 }
 
 /// Forks the container's PID 1 into its namespaces. Returns once the pid is
 /// known; `journal` is called with it before PID 1 may do anything, then the
 /// setup runs and its outcome is returned.
+///
+/// `shared` are the PID 1s of the containers named in `spec.share`.
 pub fn start(
     spec: &ContainerSpec,
     paths: &Paths,
+    shared: &BTreeMap<Kind, Pid1>,
     journal: impl FnOnce(Pid1) -> Result<(), String>,
 ) -> Result<Pid1, String> {
-    let prepared = prepare(spec, paths)?;
-    let flags = ns::flags(&spec.namespaces);
-    let spawned = spawn::spawn(flags, move |hs| pid1(hs, prepared)).map_err(|e| e.to_string())?;
+    let mut prepared = prepare(spec, paths)?;
+    let before_user = match spec.idmap {
+        // Inside a user namespace the kernel will not overlay `/` (its
+        // submounts are locked): mount the root first, as host root.
+        Some(_) => {
+            let split = prepared
+                .steps
+                .iter()
+                .position(|s| matches!(s, rootfs::Step::Overlay { .. }))
+                .map_or(0, |i| i + 1);
+            let first: Vec<rootfs::Step> = prepared.steps.drain(..split).collect();
+            // Mounts copied into the user namespace's mount namespace are
+            // locked, and pivot_root refuses a locked new root: bind the
+            // root onto itself there to get a mount of its own.
+            let merged = paths.rootfs();
+            prepared.steps.splice(
+                0..0,
+                [
+                    rootfs::Step::Private,
+                    rootfs::Step::Bind {
+                        source: merged.clone(),
+                        target: merged,
+                        recursive: true,
+                        readonly: false,
+                    },
+                ],
+            );
+            let work = move || rootfs::apply(&first).map_err(|e| crate::error::chain(&e));
+            Some(Box::new(work) as Box<dyn FnOnce() -> Result<(), String>>)
+        }
+        None => None,
+    };
+    let mut join = Vec::new();
+    for (kind, p) in shared {
+        join.push((
+            *kind,
+            ns::open(Path::new(PROC), p.pid, *kind).map_err(|e| e.to_string())?,
+        ));
+    }
+    let setup = spawn::Setup {
+        flags: ns::flags(&spec.namespaces),
+        join,
+        id_maps: spec.idmap.map(|m| {
+            (
+                format!("0 {} {}\n", m.uid, m.count),
+                format!("0 {} {}\n", m.gid, m.count),
+            )
+        }),
+        before_user,
+    };
+    let spawned = spawn::spawn(setup, move |hs| pid1(hs, prepared)).map_err(|e| e.to_string())?;
     let pid = spawned.pid;
     let start_time = lifetime::start_time(Path::new(PROC), pid)
         .ok_or_else(|| format!("PID 1 ({pid}) vanished before it started"))?;
@@ -105,18 +158,32 @@ pub fn start(
 }
 
 fn prepare(spec: &ContainerSpec, paths: &Paths) -> Result<Prepared, String> {
+    // Made here, as host root: inside a user namespace PID 1 could not create
+    // them under the lab dir. Its writable layer belongs to its root.
+    for d in [paths.upper(), paths.work(), paths.rootfs()] {
+        std::fs::create_dir_all(&d).map_err(|e| format!("mkdir {}: {e}", d.display()))?;
+    }
+    if let Some(m) = spec.idmap {
+        for d in [paths.upper(), paths.work()] {
+            std::os::unix::fs::chown(&d, Some(m.uid), Some(m.gid))
+                .map_err(|e| format!("chown {} to {}:{}: {e}", d.display(), m.uid, m.gid))?;
+        }
+    }
     let rootfs_spec = RootfsSpec {
         lower: spec.image.lower().to_path_buf(),
         upper: paths.upper(),
         work: paths.work(),
         merged: paths.rootfs(),
         readonly: spec.readonly,
-        new_ipc: spec.has(Kind::Ipc),
+        new_ipc: spec.namespaces.contains(&Kind::Ipc),
         mounts: spec.mounts.clone(),
         sysctl: spec.sysctl.clone(),
         masked: spec.masked.clone(),
         readonly_paths: spec.readonly_paths.clone(),
-        hostname: spec.has(Kind::Uts).then(|| spec.hostname.clone()),
+        hostname: spec
+            .namespaces
+            .contains(&Kind::Uts)
+            .then(|| spec.hostname.clone()),
     };
     let env = spec.base_env();
     let init = match &spec.init {
@@ -135,6 +202,7 @@ fn prepare(spec: &ContainerSpec, paths: &Paths) -> Result<Prepared, String> {
         path_dirs: env["PATH"].split(':').map(str::to_string).collect(),
         cwd: CString::new(spec.cwd.as_str()).map_err(|_| "cwd: contains a NUL byte".to_string())?,
         log,
+        new_net: spec.namespaces.contains(&Kind::Net),
     })
 }
 
@@ -169,6 +237,11 @@ fn pid1(mut hs: Handshake, p: Prepared) -> std::convert::Infallible {
     reset_signals();
     if let Err(e) = rootfs::apply(&p.steps) {
         die(&mut hs, &crate::error::chain(&e));
+    }
+    if p.new_net {
+        if let Err(e) = crate::net::loopback::up() {
+            die(&mut hs, &e);
+        }
     }
     if let Err(e) = nix::unistd::chdir(p.cwd.as_c_str()) {
         die(&mut hs, &format!("cwd {}: {e}", p.cwd.to_string_lossy()));
@@ -308,6 +381,7 @@ pub fn enter_spec(spec: &ContainerSpec, pid1: Pid1, req: &ExecRequest) -> Result
         return Err("the container is not running".into());
     }
     let pid_ns = fds.iter().any(|(k, _)| *k == Kind::Pid);
+    let user_ns = fds.iter().any(|(k, _)| *k == Kind::User);
     let cwd = CString::new(req.cwd.clone().unwrap_or_else(|| spec.cwd.clone()))
         .map_err(|_| "cwd: contains a NUL byte".to_string())?;
     let user = req.user.or(spec.user);
@@ -330,6 +404,14 @@ pub fn enter_spec(spec: &ContainerSpec, pid1: Pid1, req: &ExecRequest) -> Result
                 }
                 ForkResult::Child => {}
             }
+        }
+        if user_ns {
+            // Host root is unmapped in the container's user namespace: take
+            // its root (mapped) before anything else.
+            let (u, g) = (Uid::from_raw(0), Gid::from_raw(0));
+            nix::unistd::setgroups(&[])?;
+            nix::unistd::setresgid(g, g, g)?;
+            nix::unistd::setresuid(u, u, u)?;
         }
         nix::unistd::chdir(cwd.as_c_str())?;
         security::apply(&sec).map_err(|e| std::io::Error::other(e.to_string()))?;

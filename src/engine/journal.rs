@@ -162,20 +162,35 @@ pub struct Journal {
 
 impl Journal {
     /// Opens the journal of `lab` under `state_root`, creating the lab's directory
-    /// (mode 0700) and an empty journal if there is none; ids continue after the
+    /// (mode 0711) and an empty journal if there is none; ids continue after the
     /// existing records.
+    ///
+    /// 0711, not 0700: the root of a user-namespaced container is an unprivileged
+    /// uid on the host and must traverse these dirs to reach its own upper layer;
+    /// it still cannot list them, and the journal itself is 0600.
     pub fn create_or_open(state_root: &Path, lab: &str) -> Result<Journal, JournalError> {
         check_lab_name(lab).map_err(JournalError::Name)?;
         let dir = state_root.join(lab);
         DirBuilder::new()
             .recursive(true)
-            .mode(0o700)
+            .mode(0o711)
             .create(&dir)
             .map_err(|source| JournalError::Io {
                 what: "create lab dir",
                 path: dir.clone(),
                 source,
             })?;
+        for d in [state_root, dir.as_path()] {
+            use std::os::unix::fs::PermissionsExt;
+            // Also for dirs an older luxc created 0700.
+            fs::set_permissions(d, fs::Permissions::from_mode(0o711)).map_err(|source| {
+                JournalError::Io {
+                    what: "chmod lab dir",
+                    path: d.to_path_buf(),
+                    source,
+                }
+            })?;
+        }
         let path = dir.join(JOURNAL_FILE);
         let file = open_journal(&path, true).map_err(|source| JournalError::Io {
             what: "open journal",

@@ -77,13 +77,15 @@ fn writes_one_json_record_per_line() {
 }
 
 #[test]
-fn creates_the_lab_dir_private() {
+fn creates_the_lab_dir_traversable_not_listable() {
     let root = tempfile::tempdir().unwrap();
     let journal = Journal::create_or_open(&root.path().join("state"), "lab1").unwrap();
     assert_eq!(journal.dir(), root.path().join("state/lab1"));
     assert_eq!(journal.path(), root.path().join("state/lab1/journal"));
     let mode = fs::metadata(journal.dir()).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o700);
+    assert_eq!(mode & 0o777, 0o711);
+    let mode = fs::metadata(journal.path()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
 }
 
 #[test]

@@ -129,6 +129,14 @@ impl Lab {
     /// Declares a container (validated now; created by start/up).
     pub fn declare(&mut self, spec: ContainerSpec) -> Result<()> {
         spec.validate().map_err(LabError)?;
+        for other in spec.share.values() {
+            self.get(other).map_err(|_| {
+                LabError(format!(
+                    "share: no container '{other}' in lab '{}'",
+                    self.name
+                ))
+            })?;
+        }
         if self.containers.iter().any(|c| c.spec.name == spec.name) {
             return Err(LabError(format!(
                 "name '{}' is already used in lab '{}'",
@@ -176,9 +184,16 @@ impl Lab {
             ids.push(id);
         }
         let spec = self.get(name)?.spec.clone();
+        let mut shared = std::collections::BTreeMap::new();
+        for (kind, other) in &spec.share {
+            let p = self
+                .running(other, "share")
+                .map_err(|e| fail(format!("share {}: {}", kind.name(), e.0)))?;
+            shared.insert(*kind, p);
+        }
         let journal = self.journal()?;
         let mut proc_id = None;
-        let started = container::start(&spec, &paths, |p| {
+        let started = container::start(&spec, &paths, &shared, |p| {
             let obj = Object::Process {
                 pid: p.pid,
                 start_time: p.start_time,
@@ -198,16 +213,12 @@ impl Lab {
         Ok(())
     }
 
-    /// Starts every declared container, in order. On a failure, the
+    /// Starts every declared container, in order, except that a container
+    /// sharing another's namespaces starts after it. On a failure, the
     /// containers this call started are destroyed again and the first error
     /// is returned.
     pub fn up(&mut self) -> Result<()> {
-        let todo: Vec<String> = self
-            .containers
-            .iter()
-            .filter(|c| c.status() == Status::Declared)
-            .map(|c| c.spec.name.clone())
-            .collect();
+        let todo = self.start_order()?;
         let mut started: Vec<String> = Vec::new();
         for name in todo {
             if let Err(e) = self.start(&name) {
@@ -220,6 +231,44 @@ impl Lab {
             started.push(name);
         }
         Ok(())
+    }
+
+    /// Declared containers in an order where every share target comes first.
+    fn start_order(&self) -> Result<Vec<String>> {
+        let mut order: Vec<String> = Vec::new();
+        let pending: Vec<&Container> = self
+            .containers
+            .iter()
+            .filter(|c| c.status() == Status::Declared)
+            .collect();
+        let ready = |c: &Container, order: &[String]| {
+            c.spec.share.values().all(|o| {
+                order.contains(o)
+                    || self
+                        .get(o)
+                        .map(|t| t.status() == Status::Running)
+                        .unwrap_or(false)
+            })
+        };
+        while order.len() < pending.len() {
+            let next = pending
+                .iter()
+                .find(|c| !order.contains(&c.spec.name) && ready(c, &order));
+            match next {
+                Some(c) => order.push(c.spec.name.clone()),
+                None => {
+                    let stuck: Vec<&str> = pending
+                        .iter()
+                        .filter(|c| !order.contains(&c.spec.name))
+                        .map(|c| c.spec.name.as_str())
+                        .collect();
+                    return Err(LabError(format!(
+                        "up: share: containers {stuck:?} share namespaces of containers that are not in the lab or form a cycle"
+                    )));
+                }
+            }
+        }
+        Ok(order)
     }
 
     /// Runs a command in a running container.

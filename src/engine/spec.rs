@@ -47,7 +47,27 @@ pub struct ContainerSpec {
     pub masked: Vec<String>,
     /// Paths read-only inside (default: /proc/sys, /proc/sysrq-trigger, …).
     pub readonly_paths: Vec<String>,
+    /// Namespaces joined from another container of the lab (pod style):
+    /// kind → that container's name.
+    pub share: BTreeMap<Kind, String>,
+    /// The user namespace's id mapping: with it, root inside is an
+    /// unprivileged uid range outside.
+    pub idmap: Option<IdMap>,
 }
+
+/// Ids 0..count inside map to uid..uid+count and gid..gid+count outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdMap {
+    /// First host uid (what root inside is outside).
+    pub uid: u32,
+    /// First host gid.
+    pub gid: u32,
+    /// How many ids are mapped.
+    pub count: u32,
+}
+
+/// Namespaces a container may join from another (what pods share).
+pub const SHAREABLE: [Kind; 3] = [Kind::Net, Kind::Ipc, Kind::Uts];
 
 impl ContainerSpec {
     /// A spec with luxc's defaults.
@@ -67,12 +87,15 @@ impl ContainerSpec {
             security: Policy::default_container(),
             masked: MASKED.iter().map(|s| s.to_string()).collect(),
             readonly_paths: READONLY.iter().map(|s| s.to_string()).collect(),
+            share: BTreeMap::new(),
+            idmap: None,
         }
     }
 
-    /// Whether the container has a namespace of `kind` of its own.
+    /// Whether the container has a namespace of `kind` other than the host's
+    /// (its own, or one it shares with another container).
     pub fn has(&self, kind: Kind) -> bool {
-        self.namespaces.contains(&kind)
+        self.namespaces.contains(&kind) || self.share.contains_key(&kind)
     }
 
     /// Checks what the kernel would otherwise reject half-way; the error
@@ -82,13 +105,48 @@ impl ContainerSpec {
         if !self.has(Kind::Mount) {
             return Err("namespaces: 'mount' is required (a container has its own root)".into());
         }
+        for (kind, other) in &self.share {
+            if !SHAREABLE.contains(kind) {
+                return Err(format!(
+                    "share: '{}' cannot be shared (only net, ipc and uts)",
+                    kind.name()
+                ));
+            }
+            if self.namespaces.contains(kind) {
+                return Err(format!(
+                    "share: '{}' is also in namespaces; a container joins or owns it, not both",
+                    kind.name()
+                ));
+            }
+            if *other == self.name {
+                return Err(format!(
+                    "share: '{}' names the container itself",
+                    kind.name()
+                ));
+            }
+        }
+        match (self.namespaces.contains(&Kind::User), self.idmap) {
+            (true, None) => {
+                return Err(
+                    "namespaces: 'user' needs idmap = { uid = ..., gid = ..., count = ... }".into(),
+                )
+            }
+            (_, Some(m)) if m.count == 0 => return Err("idmap: count must be > 0".into()),
+            (_, Some(m))
+                if m.uid.checked_add(m.count).is_none() || m.gid.checked_add(m.count).is_none() =>
+            {
+                return Err("idmap: uid/gid + count overflows".into())
+            }
+            (false, Some(_)) => return Err("idmap: needs the 'user' namespace".into()),
+            _ => {}
+        }
         if self.hostname.is_empty() || self.hostname.len() > HOSTNAME_MAX {
             return Err(format!(
                 "hostname: expected 1 to {HOSTNAME_MAX} bytes, got {}",
                 self.hostname.len()
             ));
         }
-        if self.hostname != self.name && !self.has(Kind::Uts) {
+        if self.hostname != self.name && !self.namespaces.contains(&Kind::Uts) {
             return Err("hostname: needs the 'uts' namespace".into());
         }
         if !self.cwd.starts_with('/') {
@@ -223,6 +281,58 @@ mod tests {
         let mut s = spec();
         s.sysctl.insert("net/../x".into(), "1".into());
         assert!(s.validate().unwrap_err().starts_with("sysctl: invalid key"));
+    }
+
+    #[test]
+    fn idmap_and_user_namespace_go_together() {
+        let mut s = spec();
+        s.namespaces.push(Kind::User);
+        assert!(s.validate().unwrap_err().contains("needs idmap"));
+        s.idmap = Some(IdMap {
+            uid: 1000,
+            gid: 1000,
+            count: 0,
+        });
+        assert_eq!(s.validate().unwrap_err(), "idmap: count must be > 0");
+        s.idmap = Some(IdMap {
+            uid: u32::MAX,
+            gid: 0,
+            count: 2,
+        });
+        assert!(s.validate().unwrap_err().contains("overflows"));
+        s.idmap = Some(IdMap {
+            uid: 100000,
+            gid: 100000,
+            count: 65536,
+        });
+        s.validate().unwrap();
+        s.namespaces.retain(|k| *k != Kind::User);
+        assert_eq!(
+            s.validate().unwrap_err(),
+            "idmap: needs the 'user' namespace"
+        );
+    }
+
+    #[test]
+    fn only_net_ipc_uts_are_shared_and_not_also_owned() {
+        let mut s = spec();
+        s.share.insert(Kind::Pid, "b".into());
+        assert!(s.validate().unwrap_err().contains("'pid' cannot be shared"));
+        let mut s = spec();
+        s.share.insert(Kind::Net, "b".into());
+        assert!(s.validate().unwrap_err().contains("also in namespaces"));
+        s.namespaces.retain(|k| *k != Kind::Net);
+        s.validate().unwrap();
+        assert!(
+            s.has(Kind::Net),
+            "a shared net namespace counts for net sysctls"
+        );
+        s.share.insert(Kind::Ipc, "a".into());
+        s.namespaces.retain(|k| *k != Kind::Ipc);
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .contains("names the container itself"));
     }
 
     #[test]

@@ -28,10 +28,12 @@ const OPTIONS: &[&str] = &[
     "no_new_privs",
     "masked",
     "readonly_paths",
+    "share",
+    "idmap",
 ];
 
-/// Reads argument `n` of `args` as container options.
-pub fn parse(lua: &Lua, args: &Args, n: usize) -> LuaResult<ContainerSpec> {
+/// Reads argument `n` of `args` as container options for the lab `lab`.
+pub fn parse(lua: &Lua, args: &Args, n: usize, lab: &mlua::Table) -> LuaResult<ContainerSpec> {
     let table = args.table(n, "a table of container options")?;
     let o = Opts::new(args.func(), table, OPTIONS);
     o.reject_unknown(false)?;
@@ -60,14 +62,87 @@ pub fn parse(lua: &Lua, args: &Args, n: usize) -> LuaResult<ContainerSpec> {
     if let Some(h) = o.string("hostname")? {
         spec.hostname = h;
     }
-    if let Some(kinds) = o.string_list("namespaces")? {
-        spec.namespaces = kinds
-            .iter()
-            .map(|k| Kind::parse(k).map_err(|e| o.fail("namespaces", e)))
-            .collect::<LuaResult<Vec<_>>>()?;
-        spec.namespaces.sort();
-        spec.namespaces.dedup();
+    if let Some(t) = o.sub_table("share", "a table { net = container, ... }")? {
+        for pair in t.pairs::<Value, Value>() {
+            let (k, v) = pair.map_err(|e| Failure::from_lua(args.func(), &e))?;
+            let kind = match &k {
+                Value::String(s) => {
+                    Kind::parse(&s.to_string_lossy()).map_err(|e| o.fail("share", e))?
+                }
+                other => {
+                    return Err(o.fail(
+                        "share",
+                        format!(
+                            "expected namespace kinds as keys, got a {} key",
+                            type_name(other)
+                        ),
+                    ))
+                }
+            };
+            let target = match &v {
+                Value::Table(h) if super::handle::is(lua, &v, "container") => h.clone(),
+                other => {
+                    return Err(o.fail(
+                        &format!("share.{}", kind.name()),
+                        format!("expected a container, got {}", type_name(other)),
+                    ))
+                }
+            };
+            let same_lab = target
+                .raw_get::<mlua::Table>("lab")
+                .map(|l| l == *lab)
+                .unwrap_or(false);
+            if !same_lab {
+                return Err(o.fail(
+                    &format!("share.{}", kind.name()),
+                    "expected a container of the same lab",
+                ));
+            }
+            let name: String = target
+                .raw_get("name")
+                .map_err(|e| Failure::from_lua(args.func(), &e))?;
+            spec.share.insert(kind, name);
+        }
     }
+    if let Some(t) = o.sub_table("idmap", "a table { uid = ..., gid = ..., count = ... }")? {
+        let m = Opts::new(args.func(), t, &["uid", "gid", "count"]);
+        m.reject_unknown(false)?;
+        let id = |key: &str| -> LuaResult<Option<u32>> {
+            match m.raw(key)? {
+                Value::Nil => Ok(None),
+                Value::Integer(i) if (0..=u32::MAX as i64).contains(&i) => Ok(Some(i as u32)),
+                other => Err(o.fail(
+                    &format!("idmap.{key}"),
+                    format!("expected an id (integer >= 0), got {}", type_name(&other)),
+                )),
+            }
+        };
+        let uid = id("uid")?
+            .ok_or_else(|| o.fail("idmap.uid", "expected an id (integer >= 0), got nil"))?;
+        spec.idmap = Some(crate::engine::spec::IdMap {
+            uid,
+            gid: id("gid")?.unwrap_or(uid),
+            count: id("count")?.unwrap_or(65536),
+        });
+    }
+    match o.string_list("namespaces")? {
+        Some(kinds) => {
+            spec.namespaces = kinds
+                .iter()
+                .map(|k| Kind::parse(k).map_err(|e| o.fail("namespaces", e)))
+                .collect::<LuaResult<Vec<_>>>()?;
+        }
+        None => {
+            // Defaults follow the other options: shared kinds are joined,
+            // not created; an idmap needs a user namespace.
+            spec.namespaces.retain(|k| !spec.share.contains_key(k));
+            if spec.idmap.is_some() {
+                spec.namespaces.push(Kind::User);
+            }
+        }
+    }
+    spec.namespaces.sort();
+    spec.namespaces.dedup();
     if let Some(t) = o.sub_table("mounts", "a list of mounts")? {
         spec.mounts = mounts(&o, &t)?;
     }

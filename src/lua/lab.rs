@@ -116,7 +116,7 @@ fn new_lab(lua: &Lua, args: Args) -> LuaResult<Table> {
 fn declare(lua: &Lua, args: Args) -> LuaResult<Table> {
     args.at_most(2)?;
     let (lab_t, lab) = lab_of(lua, &args, 1)?;
-    let spec = container_opts::parse(lua, &args, 2)?;
+    let spec = container_opts::parse(lua, &args, 2, &lab_t)?;
     let name = spec.name.clone();
     engine(&args, lab.0.borrow_mut().declare(spec))?;
     super::container::handle(lua, &lab_t, &name).map_err(lua_err(&args))

@@ -101,9 +101,24 @@ pub fn thread_count() -> usize {
         .unwrap_or(1)
 }
 
-/// Forks into new namespaces `flags`; the new PID 1 runs `child` once luxc
-/// says go. `child` must not return: it execs or exits.
-pub fn spawn<F>(flags: CloneFlags, child: F) -> Result<Spawned, SpawnError>
+/// How the namespaces of the new tree are made.
+pub struct Setup {
+    /// Namespaces to create.
+    pub flags: CloneFlags,
+    /// Namespaces to join first (another container's, pod style).
+    pub join: Vec<(crate::ns::Kind, std::fs::File)>,
+    /// With a new user namespace: the uid_map and gid_map lines luxc writes
+    /// for it ("0 100000 65536").
+    pub id_maps: Option<(String, String)>,
+    /// With a new user namespace: work done as host root in a first private
+    /// mount namespace before the user namespace exists (mounts the kernel
+    /// refuses from inside one, e.g. an overlay whose lower layer is `/`).
+    pub before_user: Option<Box<dyn FnOnce() -> Result<(), String>>>,
+}
+
+/// Forks into the namespaces of `setup`; the new PID 1 runs `child` once
+/// luxc says go. `child` must not return: it execs or exits.
+pub fn spawn<F>(setup: Setup, child: F) -> Result<Spawned, SpawnError>
 where
     F: FnOnce(Handshake) -> std::convert::Infallible,
 {
@@ -119,50 +134,117 @@ where
         ForkResult::Child => {
             drop(go_w);
             drop(rep_r);
-            intermediate(flags, go_r, rep_w, child)
+            intermediate(setup, go_r, rep_w, child)
         }
         ForkResult::Parent { child: a } => {
             drop(go_r);
             drop(rep_w);
             let mut from_child = std::fs::File::from(rep_r);
-            let mut pid_bytes = [0u8; 4];
-            let read = from_child.read_exact(&mut pid_bytes);
+            let mut to_child = std::fs::File::from(go_w);
+            let pid = read_intermediate(a, setup.id_maps.as_ref(), &mut from_child, &mut to_child);
             let _ = waitpid(a, None);
-            if read.is_err() {
-                // A failed before forking PID 1; its message follows the
-                // missing pid, or it died without one.
-                let mut msg = String::new();
-                let _ = from_child.read_to_string(&mut msg);
-                let msg = if msg.is_empty() {
-                    "the namespace setup process died".into()
-                } else {
-                    msg
-                };
-                return Err(SpawnError::Child(msg));
-            }
             Ok(Spawned {
-                pid: i32::from_le_bytes(pid_bytes),
-                to_child: Some(std::fs::File::from(go_w)),
+                pid: pid.map_err(SpawnError::Child)?,
+                to_child: Some(to_child),
                 from_child,
             })
         }
     }
 }
 
-/// Process A: new session, unshare, fork PID 1, report its pid, exit.
-fn intermediate<F>(flags: CloneFlags, go_r: OwnedFd, rep_w: OwnedFd, child: F) -> !
+/// What A tells luxc, one tagged message at a time: `U` (user namespace
+/// made: luxc writes the maps and answers one byte), `P` + 4 bytes (PID 1's
+/// host pid: done), `E` + text (A failed).
+fn read_intermediate(
+    a: Pid,
+    id_maps: Option<&(String, String)>,
+    from_child: &mut std::fs::File,
+    to_child: &mut std::fs::File,
+) -> Result<i32, String> {
+    loop {
+        let mut tag = [0u8; 1];
+        if from_child.read_exact(&mut tag).is_err() {
+            return Err("the namespace setup process died".into());
+        }
+        match (tag[0], id_maps) {
+            (b'U', Some((uid_map, gid_map))) => {
+                let proc_dir = format!("/proc/{}", a.as_raw());
+                for (file, line) in [("uid_map", uid_map), ("gid_map", gid_map)] {
+                    std::fs::write(format!("{proc_dir}/{file}"), line)
+                        .map_err(|e| format!("write {proc_dir}/{file} ({}): {e}", line.trim()))?;
+                }
+                to_child
+                    .write_all(b"m")
+                    .map_err(|e| format!("user namespace handshake: {e}"))?;
+            }
+            (b'P', _) => {
+                let mut pid = [0u8; 4];
+                from_child
+                    .read_exact(&mut pid)
+                    .map_err(|e| format!("read PID 1's pid: {e}"))?;
+                return Ok(i32::from_le_bytes(pid));
+            }
+            (b'E', _) => {
+                let mut msg = String::new();
+                let _ = from_child.read_to_string(&mut msg);
+                return Err(msg);
+            }
+            (other, _) => return Err(format!("namespace setup: unexpected message {other:#x}")),
+        }
+    }
+}
+
+/// Process A: new session, join shared namespaces, create the user
+/// namespace (and wait for its maps), create the rest, fork PID 1, report
+/// its pid, exit.
+fn intermediate<F>(setup: Setup, go_r: OwnedFd, rep_w: OwnedFd, child: F) -> !
 where
     F: FnOnce(Handshake) -> std::convert::Infallible,
 {
     let fail = |msg: String| -> ! {
-        // No pid first: the parent reads this text as the error.
-        let _ = nix::unistd::write(&rep_w, msg.as_bytes());
+        let _ = nix::unistd::write(&rep_w, format!("E{msg}").as_bytes());
         unsafe { nix::libc::_exit(1) }
     };
     // Its own session: the container does not share luxc's terminal, so a
     // Ctrl-C at luxc's terminal reaches luxc, which decides what to stop.
     if let Err(e) = setsid() {
         fail(format!("setsid: {e}"));
+    }
+    // Joined while still host root: after the user namespace exists, the
+    // host's namespaces are out of reach.
+    for (kind, fd) in &setup.join {
+        if let Err(e) = crate::ns::join(fd, *kind) {
+            fail(format!("share {}: {e}", kind.name()));
+        }
+    }
+    let mut flags = setup.flags;
+    if flags.contains(CloneFlags::CLONE_NEWUSER) {
+        if let Some(work) = setup.before_user {
+            // The mount namespace made below (owned by the user namespace)
+            // starts as a copy of this one, with these mounts in it.
+            if let Err(e) = unshare(CloneFlags::CLONE_NEWNS) {
+                fail(format!("unshare mount namespace: {e}"));
+            }
+            if let Err(e) = work() {
+                fail(e);
+            }
+        }
+        if let Err(e) = unshare(CloneFlags::CLONE_NEWUSER) {
+            fail(format!("unshare user namespace: {e}"));
+        }
+        let _ = nix::unistd::write(&rep_w, b"U");
+        let mut b = [0u8; 1];
+        if !matches!(nix::unistd::read(&go_r, &mut b), Ok(1)) {
+            unsafe { nix::libc::_exit(1) }
+        }
+        // Root inside: uid/gid 0 of the new namespace (mapped by luxc).
+        let root = (nix::unistd::Uid::from_raw(0), nix::unistd::Gid::from_raw(0));
+        if let Err(e) = nix::unistd::setresgid(root.1, root.1, root.1)
+            .and_then(|()| nix::unistd::setresuid(root.0, root.0, root.0))
+        {
+            fail(format!("become root in the user namespace: {e}"));
+        }
+        flags.remove(CloneFlags::CLONE_NEWUSER);
     }
     if let Err(e) = unshare(flags) {
         fail(format!("unshare namespaces ({flags:?}): {e}"));
@@ -171,7 +253,9 @@ where
     match unsafe { fork() } {
         Err(e) => fail(format!("fork PID 1: {e}")),
         Ok(ForkResult::Parent { child: b }) => {
-            let _ = nix::unistd::write(&rep_w, &b.as_raw().to_le_bytes());
+            let mut msg = [b'P', 0, 0, 0, 0];
+            msg[1..].copy_from_slice(&b.as_raw().to_le_bytes());
+            let _ = nix::unistd::write(&rep_w, &msg);
             unsafe { nix::libc::_exit(0) }
         }
         Ok(ForkResult::Child) => {

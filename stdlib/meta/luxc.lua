@@ -146,6 +146,8 @@ function luxc.lab(name) end
 ---@field no_new_privs? boolean default true
 ---@field masked? string[] paths hidden inside (default /proc/kcore, /proc/keys, …)
 ---@field readonly_paths? string[] paths read-only inside (default /proc/sys, /proc/sysrq-trigger, …)
+---@field share? table<string,luxc.Container> join another container's net, ipc or uts namespace (pod style), e.g. { net = a }; it starts first
+---@field idmap? { uid: integer, gid?: integer, count?: integer } user namespace: ids 0..count-1 inside are uid.. and gid.. outside (gid defaults to uid, count to 65536); root inside is unprivileged outside
 
 ---A lab: a named set of containers whose every kernel object is journaled under /run/luxc/NAME.
 ---@class luxc.Lab

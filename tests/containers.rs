@@ -417,3 +417,31 @@ l:down()
     );
     assert_clean(&lab, &out);
 }
+
+#[test]
+fn spawn_wait_kill_and_the_init_log() {
+    let lab = lab_name("spawn");
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+local a = l:container{ name = "a", image = luxc.image.busybox() }
+l:up()
+record(a)
+local p = a:spawn{ "sh", "-c", "echo spawned-output; exit 3" }
+assert(p:pid() > 1)
+local r = p:wait()
+assert(r.code == 3 and r.signal == nil, luxc.inspect(r))
+assert(luxc.host.exec{ "cat", "/run/luxc/" .. LAB .. "/a/init.log" }.stdout:find("spawned-output", 1, true))
+local s = a:spawn{ "sleep", "30" }
+assert(a:exec{ "sh", "-c", "ps | grep -q \"[s]leep 30\"" }.code == 0, "running inside the container")
+s:kill("KILL")
+r = s:wait()
+assert(r.signal == 9 and r.code == 137, luxc.inspect(r))
+local ok, err = pcall(a.spawn, a, { "true", timeout = 1 })
+assert(not ok and err:find("unknown option 'timeout'", 1, true), err)
+l:down()
+"#,
+    );
+    assert_clean(&lab, &out);
+}

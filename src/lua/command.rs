@@ -55,14 +55,31 @@ pub fn parse(args: &Args, allowed: &'static [&'static str]) -> LuaResult<Command
         argv = vec![b"/bin/sh".to_vec(), b"-c".to_vec(), script, b"sh".to_vec()];
         argv.append(&mut rest);
     }
-    let timeout = match opts.number("timeout", "a number of seconds")? {
+    let has = |k: &str| allowed.contains(&k);
+    let timeout = match if has("timeout") {
+        opts.number("timeout", "a number of seconds")?
+    } else {
+        None
+    } {
         None => None,
         Some(t) if t > 0.0 => Some(duration(t).map_err(|e| opts.fail("timeout", e))?),
         Some(t) => return Err(opts.fail("timeout", format!("expected seconds > 0, got {t}"))),
     };
-    let env = opts.string_map("env")?.unwrap_or_default();
-    let cwd = opts.string("cwd")?;
-    let stdin = opts.bytes("stdin")?;
+    let env = if has("env") {
+        opts.string_map("env")?.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let cwd = if has("cwd") {
+        opts.string("cwd")?
+    } else {
+        None
+    };
+    let stdin = if has("stdin") {
+        opts.bytes("stdin")?
+    } else {
+        None
+    };
     Ok(Command {
         argv,
         opts,

@@ -64,7 +64,7 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
     handle::metatable(lua, "process")?.set(
         "__tostring",
         lua.create_function(|_, t: Table| {
-            let pid: i64 = t.raw_get("pid")?;
+            let pid: i64 = t.raw_get("_pid")?;
             Ok(format!("process {pid}"))
         })?,
     )?;
@@ -162,7 +162,7 @@ fn spawn(lua: &Lua, args: Args) -> LuaResult<Table> {
         lua,
         "process",
         vec![
-            ("pid", Value::Integer(pid as i64)),
+            ("_pid", Value::Integer(pid as i64)),
             ("_proc", Value::UserData(ud)),
         ],
     )
@@ -179,7 +179,7 @@ fn proc_of(lua: &Lua, args: &Args) -> LuaResult<(Table, AnyUserData)> {
 fn proc_pid(lua: &Lua, args: Args) -> LuaResult<i64> {
     args.at_most(1)?;
     let (t, _) = proc_of(lua, &args)?;
-    t.raw_get("pid").map_err(lua_err(&args))
+    t.raw_get("_pid").map_err(lua_err(&args))
 }
 
 /// `p:wait()` → `{ code, signal }` once it ends.
@@ -219,7 +219,7 @@ fn proc_kill(lua: &Lua, args: Args) -> LuaResult<()> {
     if p.status.borrow().is_some() {
         return Ok(()); // already waited for: the pid may be reused
     }
-    let pid: i32 = t.raw_get("pid").map_err(lua_err(&args))?;
+    let pid: i32 = t.raw_get("_pid").map_err(lua_err(&args))?;
     killpg(Pid::from_raw(pid), sig)
         .map_err(|e| Failure::new(args.func(), format!("kill {pid}: {e}")))
 }

@@ -244,7 +244,6 @@ function Container:destroy() end
 
 ---A process started by `c:spawn`.
 ---@class luxc.Process
----@field pid integer
 local Process = {}
 
 ---The host pid.

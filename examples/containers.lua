@@ -69,7 +69,7 @@ local function main()
 
   -- spawn: runs in the background; its output goes to the container's init.log.
   local p = c:spawn{ "sh", "-c", "echo spawned as $$; exit 3" }
-  print(("%-13s %s, host pid %d, wait -> code %d"):format("spawn", tostring(p), p.pid, p:wait().code))
+  print(("%-13s %s, host pid %d, wait -> code %d"):format("spawn", tostring(p), p:pid(), p:wait().code))
   local sleeper = c:spawn{ "sleep", "100" }
   sleeper:kill()                                      -- TERM to it and what it started
   print(("%-13s code %d (128 + SIGTERM)"):format("kill, wait", sleeper:wait().code))

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # The main job: build luxc (release) if needed, report what this host can do,
-# then run an example script. Run from anywhere, as root on a fresh Debian
-# machine: scripts/run.sh
+# then run examples/quickstart.lua: three containers on the host's own
+# filesystem, a table of what ran, everything removed. Installs and downloads
+# nothing. Run from anywhere, as root on a fresh Debian machine: scripts/run.sh
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "run.sh: containers need root; run it as root (sudo scripts/run.sh)" >&2
+  exit 1
+fi
 
 # A rustup install puts cargo here; a fresh shell may not have it on PATH yet.
 if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
@@ -25,5 +31,5 @@ fi
 echo "== luxc check"
 "$luxc" check
 echo
-echo "== luxc run examples/hello.lua"
-"$luxc" run examples/hello.lua
+echo "== luxc run examples/quickstart.lua"
+"$luxc" run examples/quickstart.lua

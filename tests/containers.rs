@@ -297,20 +297,12 @@ l:up()
         stderr.contains("up: start: container 'b': exec init /no/such/init"),
         "{stderr}"
     );
+    // The rollback removed everything, the journal included: the name is free.
     let journal = format!("/run/luxc/{lab}/journal");
-    if std::path::Path::new(&journal).exists() {
-        // Everything was removed; only the (empty) journal may remain, and down clears it.
-        let down = std::process::Command::new(common::luxc_bin())
-            .args(["down", &lab])
-            .output()
-            .unwrap();
-        assert_eq!(down.status.code(), Some(0), "{}", text(&down).1);
-        assert!(
-            text(&down).0.contains("removed 0 objects"),
-            "{}",
-            text(&down).0
-        );
-    }
+    assert!(
+        !std::path::Path::new(&journal).exists(),
+        "journal left after rollback"
+    );
     assert_clean(&lab, &stdout);
 }
 
@@ -444,4 +436,129 @@ l:down()
 "#,
     );
     assert_clean(&lab, &out);
+}
+
+#[test]
+fn files_are_resolved_inside_the_container_root() {
+    let lab = lab_name("inroot");
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+local a = l:container{ name = "a", image = luxc.image.busybox() }
+l:up()
+record(a)
+-- Absolute symlinks made inside point inside, even for luxc on the host.
+a:exec{ "ln", "-s", "/etc/hostname", "/tmp/to-hostname" }
+a:exec{ "ln", "-s", "/luxc-escape-test", "/tmp/to-escape" }
+local ok, err = pcall(a.read_file, a, "/tmp/to-hostname")
+assert(not ok and err:find("No such file", 1, true), "busybox has no /etc/hostname; got the host's? " .. tostring(err))
+a:write_file("/tmp/to-escape", "x")
+assert(luxc.host.exec{ "test", "-e", "/luxc-escape-test" }.code == 1, "host file written through a symlink")
+assert(a:read_file("/luxc-escape-test") == "x", "written inside instead")
+local info = a:info()
+assert(info.user == nil and info.init == nil and info.idmap == nil, "unset options are nil")
+assert(tostring(l) == "lab " .. LAB .. " (1 container)")
+l:down()
+"#,
+    );
+    assert_clean(&lab, &out);
+}
+
+#[test]
+fn stop_waits_for_exec_processes_to_handle_term() {
+    let lab = lab_name("graceful");
+    let data = tempfile::tempdir().unwrap();
+    let body = format!(
+        r#"
+local l = luxc.lab(LAB)
+local a = l:container{{ name = "a", image = luxc.image.busybox(),
+  mounts = {{ {{ source = "{d}", target = "/data" }} }} }}
+l:up()
+record(a)
+a:spawn{{ "sh", "-c", "trap 'echo termed > /data/termed; exit 0' TERM; while true; do sleep 0.05; done" }}
+luxc.sleep(0.3)
+assert(a:stop{{ timeout = 5 }} == true, "ended before the timeout")
+assert(a:status() == "stopped")
+l:down()
+"#,
+        d = data.path().display()
+    );
+    let out = ok(&lab, &body);
+    assert_eq!(
+        std::fs::read_to_string(data.path().join("termed")).unwrap(),
+        "termed\n"
+    );
+    assert_clean(&lab, &out);
+}
+
+#[test]
+fn failures_before_exec_are_luxcs_125_not_127() {
+    let lab = lab_name("e125");
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+local a = l:container{ name = "a", image = luxc.image.busybox() }
+l:up()
+record(a)
+local r = a:exec{ "true", cwd = "/nonexistent" }
+assert(r.code == 125 and r.stderr:find("luxc: cwd /nonexistent: ENOENT", 1, true), luxc.inspect(r))
+local ok, err = pcall(l.container, l, { name = "b", no_new_privs = false, seccomp = { deny = { "capset" } } })
+assert(not ok and err:find("capset", 1, true), "checked at declaration: " .. tostring(err))
+l:down()
+"#,
+    );
+    assert_clean(&lab, &out);
+}
+
+#[test]
+fn one_lab_one_writer() {
+    let lab = lab_name("lock");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("hold.lua");
+    std::fs::write(
+        &script,
+        "local l = luxc.lab(arg[1])\nlocal a = l:container{ name = 'a', image = luxc.image.busybox() }\nl:up()\nprint('@pid ' .. a:pid())\nfor k, id in pairs(a:ns()) do print('@ns ' .. k .. ' ' .. id) end\nio.stdout:flush()\nio.open(arg[2], 'w'):close()\nluxc.sleep(30)\n",
+    )
+    .unwrap();
+    let ready = dir.path().join("ready");
+    let holder = std::process::Command::new(common::luxc_bin())
+        .arg(&script)
+        .arg(&lab)
+        .arg(&ready)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "holder never got ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let want = format!("lab '{lab}' is in use by luxc pid {}", holder.id());
+    let second = run(&lab, "luxc.lab(LAB)");
+    assert!(text(&second).1.contains(&want), "{}", text(&second).1);
+    let down = std::process::Command::new(common::luxc_bin())
+        .args(["down", &lab])
+        .output()
+        .unwrap();
+    assert_eq!(down.status.code(), Some(1));
+    assert!(text(&down).1.contains(&want), "{}", text(&down).1);
+    // SIGINT to the holder: it exits, its lab stays up (no --rm yet); down clears it.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(holder.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = holder.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let down = std::process::Command::new(common::luxc_bin())
+        .args(["down", &lab])
+        .output()
+        .unwrap();
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down).1);
+    assert_clean(&lab, &text(&out).0);
 }

@@ -22,7 +22,7 @@ pub fn run(labs: &[String], all: bool) -> i32 {
     };
     let mut status = 0;
     for name in &names {
-        let mut j = match Journal::open_existing(root, name) {
+        let j = match Journal::open_existing(root, name) {
             Ok(j) => j,
             Err(e) => {
                 eprintln!("luxc down: {}", crate::error::chain(&e));
@@ -30,7 +30,7 @@ pub fn run(labs: &[String], all: bool) -> i32 {
                 continue;
             }
         };
-        match down_journal(&mut j) {
+        match down_journal(j) {
             Ok(report) if report.failed.is_empty() => {
                 println!("{name}: removed {} objects", report.removed);
             }

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::fs::File;
-use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -388,18 +387,17 @@ pub fn enter_spec(spec: &ContainerSpec, pid1: Pid1, req: &ExecRequest) -> Result
     let sec = security::prepare(&spec.security).map_err(|e| e.to_string())?;
     let mut env = spec.base_env();
     env.extend(req.env.clone());
-    let hook = move || -> std::io::Result<()> {
+    let enter = move || -> Result<(), String> {
         for (kind, fd) in &fds {
-            ns::join(fd, *kind).map_err(|e| std::io::Error::other(e.to_string()))?;
+            ns::join(fd, *kind).map_err(|e| e.to_string())?;
         }
         if pid_ns {
             // setns(pid) applies to children: fork, and let this process
             // mirror the child's exit status.
             // SAFETY: luxc is single-threaded; the parent only waits and exits.
-            match unsafe { fork() }? {
+            match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
                 ForkResult::Parent { child } => {
-                    let fds: Vec<RawFd> = Vec::new();
-                    spawn::close_fds_from(3, &fds);
+                    spawn::close_fds_from(3, &[]);
                     spawn::mirror_exit(child)
                 }
                 ForkResult::Child => {}
@@ -409,16 +407,34 @@ pub fn enter_spec(spec: &ContainerSpec, pid1: Pid1, req: &ExecRequest) -> Result
             // Host root is unmapped in the container's user namespace: take
             // its root (mapped) before anything else.
             let (u, g) = (Uid::from_raw(0), Gid::from_raw(0));
-            nix::unistd::setgroups(&[])?;
-            nix::unistd::setresgid(g, g, g)?;
-            nix::unistd::setresuid(u, u, u)?;
+            nix::unistd::setgroups(&[])
+                .and_then(|()| nix::unistd::setresgid(g, g, g))
+                .and_then(|()| nix::unistd::setresuid(u, u, u))
+                .map_err(|e| format!("become root of the user namespace: {e}"))?;
         }
-        nix::unistd::chdir(cwd.as_c_str())?;
-        security::apply(&sec).map_err(|e| std::io::Error::other(e.to_string()))?;
+        nix::unistd::chdir(cwd.as_c_str())
+            .map_err(|e| format!("cwd {}: {e}", cwd.to_string_lossy()))?;
+        security::apply(&sec).map_err(|e| e.to_string())?;
         if let Some((uid, gid)) = user {
-            nix::unistd::setgroups(&[])?;
-            nix::unistd::setresgid(Gid::from_raw(gid), Gid::from_raw(gid), Gid::from_raw(gid))?;
-            nix::unistd::setresuid(Uid::from_raw(uid), Uid::from_raw(uid), Uid::from_raw(uid))?;
+            let (u, g) = (Uid::from_raw(uid), Gid::from_raw(gid));
+            nix::unistd::setgroups(&[])
+                .and_then(|()| nix::unistd::setresgid(g, g, g))
+                .and_then(|()| nix::unistd::setresuid(u, u, u))
+                .map_err(|e| format!("user {uid}:{gid}: {e}"))?;
+        }
+        Ok(())
+    };
+    // A failure here is luxc's, not the program's: it is reported on the
+    // command's stderr with status 125 (as `docker exec` does), so 126/127
+    // keep meaning "not executable" / "not found".
+    let hook = move || -> std::io::Result<()> {
+        if let Err(msg) = enter() {
+            let line = format!("luxc: {msg}\n");
+            // SAFETY: writing to our own stderr, then ending this child.
+            unsafe {
+                nix::libc::write(2, line.as_ptr().cast(), line.len());
+                nix::libc::_exit(125)
+            }
         }
         Ok(())
     };
@@ -457,14 +473,34 @@ pub fn stop(pid1: Pid1, signal: Signal, timeout: Duration) -> Result<bool, Strin
     }
 }
 
-/// The host path of `path` inside a running container (through
-/// /proc/PID/root, which resolves inside the container's root).
-pub fn host_path(pid1: Pid1, path: &str) -> Result<PathBuf, String> {
+/// Opens `path` inside a running container, resolved in the container's
+/// root: openat2(RESOLVE_IN_ROOT) on /proc/PID/root, so an absolute symlink
+/// a container made (`/tmp/x -> /etc/shadow`) cannot reach host files.
+pub fn open_inside(pid1: Pid1, path: &str, write: Option<u32>) -> Result<File, String> {
+    use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
+    use nix::sys::stat::Mode;
     if !path.starts_with('/') {
         return Err(format!("expected an absolute path, got '{path}'"));
     }
-    Ok(Path::new(PROC)
-        .join(pid1.pid.to_string())
-        .join("root")
-        .join(path.trim_start_matches('/')))
+    let root_path = Path::new(PROC).join(pid1.pid.to_string()).join("root");
+    let root = nix::fcntl::open(
+        &root_path,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("{}: {e}", root_path.display()))?;
+    if !pid1.alive() {
+        return Err("the container is not running".into());
+    }
+    let (flags, mode) = match write {
+        None => (OFlag::O_RDONLY, 0),
+        Some(m) => (OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC, m),
+    };
+    let how = OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC | OFlag::O_NOCTTY)
+        .mode(Mode::from_bits_truncate(mode))
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let fd =
+        openat2(&root, path.trim_start_matches('/'), how).map_err(|e| format!("{path}: {e}"))?;
+    Ok(File::from(fd))
 }

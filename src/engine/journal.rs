@@ -72,6 +72,9 @@ pub enum JournalError {
         source: io::Error,
     },
     /// The lab has no journal, so luxc knows no such lab.
+    /// Another luxc holds the lab (one lab, one writer).
+    #[error("lab '{lab}' is in use by {holder}")]
+    Busy { lab: String, holder: String },
     #[error("no lab '{lab}' (no journal at {})", path.display())]
     NoLab { lab: String, path: PathBuf },
     /// A record other than the last one cannot be read.
@@ -227,6 +230,15 @@ impl Journal {
     /// Reads the records so far, for the next id, and cuts off a truncated last line
     /// so the next record starts on a line of its own.
     fn load(lab: &str, dir: PathBuf, path: PathBuf, file: File) -> Result<Journal, JournalError> {
+        if let Err(pid) = super::lock::try_lock(&file, &path) {
+            return Err(JournalError::Busy {
+                lab: lab.to_owned(),
+                holder: pid.map_or_else(
+                    || "another process".to_string(),
+                    |p| format!("luxc pid {p}"),
+                ),
+            });
+        }
         let mut bytes = Vec::new();
         (&file)
             .read_to_end(&mut bytes)

@@ -82,6 +82,11 @@ impl Lab {
         super::names::check_lab_name(name).map_err(LabError)?;
         let journal = state_root.join(name).join(super::journal::JOURNAL_FILE);
         if journal.exists() {
+            if let Some(pid) = super::lock::holder(Path::new("/proc/locks"), &journal) {
+                return Err(LabError(format!(
+                    "lab '{name}' is in use by luxc pid {pid}"
+                )));
+            }
             return Err(LabError(format!(
                 "lab '{name}' is already up (journal {}); `luxc down {name}` removes it",
                 journal.display()
@@ -351,19 +356,33 @@ impl Lab {
             }
         }
         self.get_mut(name)?.pid1 = None;
-        match first_err {
-            Some(e) => Err(LabError(e)),
-            None => Ok(()),
+        if let Some(e) = first_err {
+            return Err(LabError(e));
         }
+        self.finish_if_empty()
+    }
+
+    /// When nothing the journal lists is left (e.g. after a failed `up` or the
+    /// last destroy), removes the journal, so the lab name is free again.
+    fn finish_if_empty(&mut self) -> Result<()> {
+        let Some(j) = self.journal.as_ref() else {
+            return Ok(());
+        };
+        let entries = j.entries().map_err(|e| LabError(e.to_string()))?;
+        if entries.iter().all(|e| e.removed) {
+            let j = self.journal.take().expect("checked above");
+            teardown::finish(j).map_err(|e| LabError(crate::error::chain(&e)))?;
+        }
+        Ok(())
     }
 
     /// Removes everything the lab created (journal walked backwards), then
     /// the journal itself. Containers return to "declared".
     pub fn down(&mut self) -> Result<teardown::Report> {
         let report = match self.journal.take() {
-            Some(mut j) => down_journal(&mut j)?,
+            Some(j) => down_journal(j)?,
             None => match Journal::open_existing(&self.state_root, &self.name) {
-                Ok(mut j) => down_journal(&mut j)?,
+                Ok(j) => down_journal(j)?,
                 Err(_) => teardown::Report::default(),
             },
         };
@@ -375,17 +394,14 @@ impl Lab {
     }
 }
 
-/// Tears down a lab from its journal (also what `luxc down LAB` runs).
-pub fn down_journal(journal: &mut Journal) -> Result<teardown::Report> {
+/// Tears down a lab from its journal (also what `luxc down LAB` runs); when
+/// everything is removed, the journal and the lab dir go too.
+pub fn down_journal(mut journal: Journal) -> Result<teardown::Report> {
     let mut remover = HostRemover::new(journal.dir().to_path_buf());
-    let report =
-        teardown::teardown(journal, &mut remover).map_err(|e| LabError(crate::error::chain(&e)))?;
+    let report = teardown::teardown(&mut journal, &mut remover)
+        .map_err(|e| LabError(crate::error::chain(&e)))?;
     if report.failed.is_empty() {
-        let dir = journal.dir().to_path_buf();
-        let reopened =
-            Journal::open_existing(dir.parent().unwrap_or(Path::new("/")), journal.lab())
-                .map_err(|e| LabError(e.to_string()))?;
-        teardown::finish(reopened).map_err(|e| LabError(crate::error::chain(&e)))?;
+        teardown::finish(journal).map_err(|e| LabError(crate::error::chain(&e)))?;
     }
     Ok(report)
 }

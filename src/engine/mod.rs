@@ -5,6 +5,7 @@
 pub mod container;
 pub mod journal;
 pub mod lab;
+pub mod lock;
 pub mod names;
 pub mod spec;
 pub mod teardown;

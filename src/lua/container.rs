@@ -191,9 +191,20 @@ fn proc_wait(lua: &Lua, args: Args) -> LuaResult<Table> {
         let mut child = p.child.borrow_mut();
         if let Some(c) = child.as_mut() {
             use std::os::unix::process::ExitStatusExt;
-            let st = c
-                .wait()
-                .map_err(|e| Failure::new(args.func(), format!("wait: {e}")))?;
+            // Polled, not a blocking wait(2), so Ctrl-C can stop the script.
+            let mut pause = std::time::Duration::from_micros(500);
+            let st = loop {
+                match c.try_wait() {
+                    Ok(Some(st)) => break st,
+                    Ok(None) => {}
+                    Err(e) => return Err(Failure::new(args.func(), format!("wait: {e}"))),
+                }
+                if !crate::process::interrupt::sleep(pause) {
+                    crate::process::interrupt::take();
+                    return Err(Failure::new(args.func(), "interrupted"));
+                }
+                pause = (pause * 2).min(std::time::Duration::from_millis(20));
+            };
             let sig = st.signal();
             *p.status.borrow_mut() =
                 Some((st.code().unwrap_or_else(|| 128 + sig.unwrap_or(0)), sig));
@@ -283,9 +294,10 @@ fn read_file(lua: &Lua, args: Args) -> LuaResult<mlua::LuaString> {
     let (lab, name) = this(lua, &args)?;
     let path = args.string(2)?;
     let pid1 = engine(&args, lab.0.borrow().running(&name, "read_file"))?;
-    let host = ctr::host_path(pid1, &path).map_err(|e| args.fail(2, e))?;
-    let data =
-        std::fs::read(&host).map_err(|e| Failure::new(args.func(), format!("{path}: {e}")))?;
+    let mut f = ctr::open_inside(pid1, &path, None).map_err(|e| Failure::new(args.func(), e))?;
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut f, &mut data)
+        .map_err(|e| Failure::new(args.func(), format!("{path}: {e}")))?;
     lua.create_string(&data).map_err(lua_err(&args))
 }
 
@@ -304,14 +316,8 @@ fn write_file(lua: &Lua, args: Args) -> LuaResult<()> {
         _ => return Err(args.expected(4, "a file mode (integer, e.g. tonumber('644', 8))")),
     };
     let pid1 = engine(&args, lab.0.borrow().running(&name, "write_file"))?;
-    let host = ctr::host_path(pid1, &path).map_err(|e| args.fail(2, e))?;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&host)
-        .map_err(|e| Failure::new(args.func(), format!("{path}: {e}")))?;
+    let mut f =
+        ctr::open_inside(pid1, &path, Some(mode)).map_err(|e| Failure::new(args.func(), e))?;
     f.write_all(&data)
         .map_err(|e| Failure::new(args.func(), format!("{path}: {e}")))
 }
@@ -335,8 +341,20 @@ fn info(lua: &Lua, args: Args) -> LuaResult<Value> {
         }
         obj.insert("image".into(), c.spec.image.name().into());
     }
-    let opts = mlua::serde::SerializeOptions::new().serialize_none_to_null(false);
-    lua.to_value_with(&v, opts).map_err(lua_err(&args))
+    strip_nulls(&mut v);
+    lua.to_value(&v).map_err(lua_err(&args))
+}
+
+/// Unset options (None) become absent keys, so `if info.user then` works.
+fn strip_nulls(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(strip_nulls);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
 }
 
 /// `c:destroy()`: stops it and removes everything it created.

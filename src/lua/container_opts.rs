@@ -203,11 +203,12 @@ pub fn parse(lua: &Lua, args: &Args, n: usize, lab: &mlua::Table) -> LuaResult<C
             ))
         }
     };
-    // Resolves syscall names now, so a typo fails at declaration.
-    security::prepare(&spec.security).map_err(|e| o.fail("seccomp", e))?;
     if let Some(nnp) = o.boolean("no_new_privs")? {
         spec.security.no_new_privs = nnp;
     }
+    // Resolves syscall names and checks the whole policy now (with its final
+    // no_new_privs), so a mistake fails at declaration, not at start.
+    security::prepare(&spec.security).map_err(|e| o.fail("seccomp", e))?;
     if let Some(m) = o.string_list("masked")? {
         spec.masked = m;
     }

@@ -39,11 +39,9 @@ pub fn register(lua: &Lua, luxc: &Table) -> mlua::Result<()> {
             let r: AnyUserData = t.raw_get("_ref")?;
             let lab = r.borrow::<LabRef>()?;
             let lab = lab.0.borrow();
-            Ok(format!(
-                "lab {} ({} containers)",
-                lab.name(),
-                lab.containers().len()
-            ))
+            let n = lab.containers().len();
+            let plural = if n == 1 { "" } else { "s" };
+            Ok(format!("lab {} ({n} container{plural})", lab.name()))
         })?,
     )?;
     super::container::register(lua)

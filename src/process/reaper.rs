@@ -30,12 +30,37 @@ pub fn run() -> ! {
             // -1: every process in this pid namespace except PID 1 itself.
             let _ = kill(Pid::from_raw(-1), Signal::SIGTERM);
         }
-        let children_left = reap_all();
-        if stopping && !children_left {
+        reap_all();
+        if stopping {
+            // Processes started by exec are in this pid namespace but are
+            // not this process's children: wait for every one to end (luxc
+            // escalates to SIGKILL after its stop timeout), reaping the
+            // orphans that land here meanwhile.
+            while others_alive() {
+                reap_all();
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
             // SAFETY: _exit ends PID 1, and with it the pid namespace.
             unsafe { nix::libc::_exit(0) }
         }
     }
+}
+
+/// Whether any process but PID 1 is alive in this pid namespace (from the
+/// container's own /proc; without one, whether this process has children).
+fn others_alive() -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return reap_all();
+    };
+    dir.flatten().any(|e| {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        name != "1"
+            && name.bytes().all(|b| b.is_ascii_digit())
+            && std::fs::read_to_string(format!("/proc/{name}/stat"))
+                .map(|s| !s.contains(") Z "))
+                .unwrap_or(false)
+    })
 }
 
 /// Reaps every exited child; false when no children remain.

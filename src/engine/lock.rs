@@ -1,0 +1,75 @@
+//! One lab, one writer: an exclusive flock(2) on the lab's journal, held for
+//! as long as luxc has the journal open. The kernel drops it when luxc dies,
+//! so a crash never leaves a stale lock. /proc/locks names the holder.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// Takes the lock without waiting; Err(holder pid, when known) if taken.
+pub fn try_lock(file: &File, path: &Path) -> Result<(), Option<i32>> {
+    // SAFETY: flock on an fd we own.
+    let rc = unsafe { nix::libc::flock(file.as_raw_fd(), nix::libc::LOCK_EX | nix::libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(());
+    }
+    Err(holder(Path::new("/proc/locks"), path))
+}
+
+/// The pid holding a flock on `path`, from a /proc/locks table.
+pub fn holder(locks: &Path, path: &Path) -> Option<i32> {
+    let meta = std::fs::metadata(path).ok()?;
+    let text = std::fs::read_to_string(locks).ok()?;
+    let (major, minor) = (
+        nix::sys::stat::major(meta.dev()),
+        nix::sys::stat::minor(meta.dev()),
+    );
+    parse_holder(&text, major, minor, meta.ino())
+}
+
+/// Finds the FLOCK line for device `major:minor`, inode `ino`:
+/// `1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF` (device numbers in hex).
+fn parse_holder(text: &str, major: u64, minor: u64, ino: u64) -> Option<i32> {
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 6 || f[1] != "FLOCK" || f[0].ends_with("->") {
+            continue;
+        }
+        let mut id = f[5].split(':');
+        let maj = u64::from_str_radix(id.next()?, 16).ok()?;
+        let min = u64::from_str_radix(id.next()?, 16).ok()?;
+        let i: u64 = id.next()?.parse().ok()?;
+        if (maj, min, i) == (major, minor, ino) {
+            return f[4].parse().ok();
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_holder_from_proc_locks() {
+        let text = "1: POSIX  ADVISORY  WRITE 99 fd:01:5678 0 EOF\n\
+                    2: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF\n\
+                    3: FLOCK  ADVISORY  WRITE 77 08:02:5678 0 EOF\n";
+        assert_eq!(parse_holder(text, 0xfd, 1, 5678), Some(1234));
+        assert_eq!(parse_holder(text, 8, 2, 5678), Some(77));
+        assert_eq!(parse_holder(text, 8, 2, 1), None);
+    }
+
+    #[test]
+    fn a_second_open_file_cannot_lock_and_names_this_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let a = File::create(&path).unwrap();
+        let b = File::open(&path).unwrap();
+        try_lock(&a, &path).unwrap();
+        assert_eq!(try_lock(&b, &path), Err(Some(std::process::id() as i32)));
+        drop(a);
+        try_lock(&b, &path).unwrap();
+    }
+}

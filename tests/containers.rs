@@ -562,3 +562,33 @@ fn one_lab_one_writer() {
     assert_eq!(down.status.code(), Some(0), "{}", text(&down).1);
     assert_clean(&lab, &text(&out).0);
 }
+
+#[test]
+fn every_requested_kind_gets_its_own_namespace() {
+    let lab = lab_name("kinds");
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+local a = l:container{ name = "a", image = luxc.image.busybox(),
+  namespaces = { "mount", "pid", "uts", "ipc", "net", "cgroup", "time" } }
+local b = l:container{ name = "b", image = luxc.image.busybox(), namespaces = { "mount", "pid" } }
+l:up()
+record(a)
+record(b)
+local function host(kind)
+  return luxc.host.exec{ "readlink", "/proc/self/ns/" .. kind }.stdout
+end
+for _, k in ipairs{ "mnt", "pid", "uts", "ipc", "net", "cgroup", "time" } do
+  assert(a:exec{ "readlink", "/proc/self/ns/" .. k }.stdout ~= host(k), k)
+end
+-- Kinds not requested stay the host's.
+for _, k in ipairs{ "uts", "ipc", "net", "cgroup", "time" } do
+  assert(b:exec{ "readlink", "/proc/self/ns/" .. k }.stdout == host(k), k)
+end
+assert(a:ns().time ~= b:ns().time)
+l:down()
+"#,
+    );
+    assert_clean(&lab, &out);
+}

@@ -592,3 +592,27 @@ l:down()
     );
     assert_clean(&lab, &out);
 }
+
+#[test]
+fn wait_for_an_init_that_ends_and_restart_keeps_the_layer() {
+    let lab = lab_name("wait");
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+local job = l:container{ name = "job", image = luxc.image.busybox(), init = { "sh", "-c", "echo run >> /result; sleep 0.3" } }
+job:start()
+record(job)
+assert(job:wait{ timeout = 0.01 } == false, "still running")
+assert(job:wait{ timeout = 10 } == true)
+assert(job:status() == "stopped")
+-- A restart reuses its writable layer (the volatile overlay's marker is cleared).
+job:start()
+luxc.sleep(0.1)
+assert(job:read_file("/result") == "run\nrun\n", job:read_file("/result"))
+assert(job:wait() == true)
+l:down()
+"#,
+    );
+    assert_clean(&lab, &out);
+}

@@ -162,6 +162,9 @@ fn prepare(spec: &ContainerSpec, paths: &Paths) -> Result<Prepared, String> {
     for d in [paths.upper(), paths.work(), paths.rootfs()] {
         std::fs::create_dir_all(&d).map_err(|e| format!("mkdir {}: {e}", d.display()))?;
     }
+    // A restart after stop reuses the layers of the volatile overlay.
+    crate::fs::mount::clear_volatile_marker(&paths.work())
+        .map_err(|e| format!("clear {}: {e}", paths.work().display()))?;
     if let Some(m) = spec.idmap {
         for d in [paths.upper(), paths.work()] {
             std::os::unix::fs::chown(&d, Some(m.uid), Some(m.gid))

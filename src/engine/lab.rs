@@ -312,6 +312,21 @@ impl Lab {
         }
     }
 
+    /// Waits up to `timeout` for a container's PID 1 to end; true if it has.
+    pub fn wait(&self, name: &str, timeout: Duration) -> Result<bool> {
+        match self.get(name)?.pid1 {
+            Some(p) => Ok(crate::process::lifetime::wait_ended(
+                Path::new("/proc"),
+                p.pid,
+                p.start_time,
+                timeout,
+            )),
+            None => Err(LabError(format!(
+                "wait: container '{name}' was never started"
+            ))),
+        }
+    }
+
     /// Stops a container: `signal`, then SIGKILL after `timeout`.
     pub fn stop(&mut self, name: &str, signal: Signal, timeout: Duration) -> Result<bool> {
         let c = self.get(name)?;

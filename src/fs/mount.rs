@@ -43,9 +43,16 @@ pub fn make_private_recursive() -> Result<()> {
 }
 
 /// Mounts an overlay of `lower` (read-only) under `upper`/`work` on `target`.
+///
+/// `volatile`: without it, the end of the container (its mount namespace)
+/// syncs the whole filesystem the upper layer lives on, which costs more
+/// than the container's whole life on a busy disk. A lab's writable layers
+/// are scratch space, so skipping the sync is right; the price is that a
+/// host crash may leave them inconsistent, and a restart must clear the
+/// marker overlayfs leaves in the work dir (see `clear_volatile_marker`).
 pub fn overlay(lower: &Path, upper: &Path, work: &Path, target: &Path) -> Result<()> {
     let data = format!(
-        "lowerdir={},upperdir={},workdir={}",
+        "lowerdir={},upperdir={},workdir={},volatile",
         escape(lower),
         escape(upper),
         escape(work)
@@ -58,6 +65,16 @@ pub fn overlay(lower: &Path, upper: &Path, work: &Path, target: &Path) -> Result
         Some(data.as_str()),
     )
     .map_err(|e| FsError::new("mount overlay on", target, e))
+}
+
+/// Removes the marker (`work/work/incompat/volatile`) a volatile overlay
+/// leaves behind; overlayfs refuses to mount the same work dir again while
+/// it exists.
+pub fn clear_volatile_marker(work: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(work.join("work/incompat/volatile")) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Overlay options separate with ',' and ':'; escape them in paths.

@@ -35,6 +35,7 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
     m.set("exec", function(lua, "container:exec", exec)?)?;
     m.set("spawn", function(lua, "container:spawn", spawn)?)?;
     m.set("stop", function(lua, "container:stop", stop)?)?;
+    m.set("wait", function(lua, "container:wait", wait)?)?;
     m.set("status", function(lua, "container:status", status)?)?;
     m.set("pid", function(lua, "container:pid", pid)?)?;
     m.set("ns", function(lua, "container:ns", ns)?)?;
@@ -256,6 +257,24 @@ fn stop(lua: &Lua, args: Args) -> LuaResult<bool> {
     };
     let mut lab = lab.0.borrow_mut();
     engine(&args, lab.stop(&name, sig, timeout))
+}
+
+/// `c:wait{ timeout = 10 }` → true once PID 1 has ended (false on timeout);
+/// without a timeout it waits as long as it takes.
+fn wait(lua: &Lua, args: Args) -> LuaResult<bool> {
+    args.at_most(2)?;
+    let (lab, name) = this(lua, &args)?;
+    let timeout = match args.options(2, &["timeout"])? {
+        None => seconds(None, 1e12).map_err(|e| args.fail(2, e))?,
+        Some(o) => seconds(o.number("timeout", "a number of seconds")?, 1e12)
+            .map_err(|e| o.fail("timeout", e))?,
+    };
+    let lab = lab.0.borrow();
+    let ended = engine(&args, lab.wait(&name, timeout))?;
+    if !ended && crate::process::interrupt::take() {
+        return Err(Failure::new(args.func(), "interrupted"));
+    }
+    Ok(ended)
 }
 
 /// `c:status()` → "declared", "running" or "stopped".

@@ -40,8 +40,59 @@ pub fn life(proc_root: &Path, pid: i32, start_time: u64) -> Life {
     }
 }
 
-/// Waits until the process ends; true if it did within `timeout`.
+/// Waits until the process ends; true if it did within `timeout`. Uses a
+/// pidfd (readable once the process has exited, child of ours or not) where
+/// the kernel has one, else polls /proc. Returns early (false) on Ctrl-C.
 pub fn wait_ended(proc_root: &Path, pid: i32, start_time: u64, timeout: Duration) -> bool {
+    if proc_root == Path::new("/proc") {
+        if let Some(done) = wait_pidfd(pid, start_time, timeout) {
+            return done;
+        }
+    }
+    poll_ended(proc_root, pid, start_time, timeout)
+}
+
+/// The pidfd way; None when pidfds are unavailable.
+fn wait_pidfd(pid: i32, start_time: u64, timeout: Duration) -> Option<bool> {
+    use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+    // SAFETY: pidfd_open returns a new fd or -1.
+    let raw = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
+    if raw < 0 {
+        return match nix::errno::Errno::last() {
+            nix::errno::Errno::ESRCH => Some(true),
+            _ => None,
+        };
+    }
+    // SAFETY: a fresh fd we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+    // Opened first, checked second: the fd cannot refer to a reused pid.
+    if life(Path::new("/proc"), pid, start_time) == Life::Ended {
+        return Some(true);
+    }
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // Slices of at most 50 ms so a Ctrl-C is noticed.
+        let slice = left.min(Duration::from_millis(50)).as_millis() as i32;
+        let mut fds = [nix::poll::PollFd::new(
+            fd.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        match nix::poll::poll(
+            &mut fds,
+            nix::poll::PollTimeout::try_from(slice).unwrap_or(nix::poll::PollTimeout::ZERO),
+        ) {
+            Ok(n) if n > 0 => return Some(true),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return None,
+        }
+        if left.is_zero() || super::interrupt::pending() {
+            return Some(life(Path::new("/proc"), pid, start_time) == Life::Ended);
+        }
+    }
+}
+
+fn poll_ended(proc_root: &Path, pid: i32, start_time: u64, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_micros(200);
     loop {

@@ -212,6 +212,12 @@ function Container:spawn(cmd) end
 ---@return boolean
 function Container:stop(opts) end
 
+---Waits for PID 1 to end (e.g. an `init` command that finishes): true once it has, false after the timeout. Ctrl-C interrupts it.
+---@param opts? { timeout?: number } seconds (default: no limit)
+---@return boolean
+---Example: `local c = lab:container{ name = "job", init = { "make" } }; c:start(); c:wait()`
+function Container:wait(opts) end
+
 ---"declared", "running" or "stopped".
 ---@return string
 function Container:status() end

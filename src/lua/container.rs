@@ -79,7 +79,7 @@ fn lua_err(args: &Args) -> impl Fn(mlua::Error) -> Failure + '_ {
 /// The lab and container name behind `self`.
 fn this(lua: &Lua, args: &Args) -> LuaResult<(LabRef, String)> {
     let t = handle::check(lua, args, 1, "container", "a container")?;
-    lab_of_container(lua, args, &t)
+    lab_of_container(args, &t)
 }
 
 fn start(lua: &Lua, args: Args) -> LuaResult<Value> {

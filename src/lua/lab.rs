@@ -50,33 +50,24 @@ pub fn register(lua: &Lua, luxc: &Table) -> mlua::Result<()> {
 /// The engine lab behind argument `n` (a lab handle).
 pub fn lab_of(lua: &Lua, args: &Args, n: usize) -> LuaResult<(Table, LabRef)> {
     let t = handle::check(lua, args, n, "lab", "a lab")?;
-    let r: AnyUserData = t
-        .raw_get("_ref")
-        .map_err(|e| Failure::from_lua(args.func(), &e))?;
-    let lab = r
-        .borrow::<LabRef>()
-        .map_err(|e| Failure::from_lua(args.func(), &e))?
-        .clone();
+    let lab = lab_ref(args, &t)?;
     Ok((t, lab))
 }
 
 /// The lab and name behind a container handle `t`.
-pub fn lab_of_container(lua: &Lua, args: &Args, t: &Table) -> LuaResult<(LabRef, String)> {
-    let _ = lua;
-    let lab_t: Table = t
-        .raw_get("lab")
-        .map_err(|e| Failure::from_lua(args.func(), &e))?;
-    let name: String = t
-        .raw_get("name")
-        .map_err(|e| Failure::from_lua(args.func(), &e))?;
-    let r: AnyUserData = lab_t
-        .raw_get("_ref")
-        .map_err(|e| Failure::from_lua(args.func(), &e))?;
-    let lab = r
-        .borrow::<LabRef>()
-        .map_err(|e| Failure::from_lua(args.func(), &e))?
-        .clone();
-    Ok((lab, name))
+pub fn lab_of_container(args: &Args, t: &Table) -> LuaResult<(LabRef, String)> {
+    let err = |e: mlua::Error| Failure::from_lua(args.func(), &e);
+    let lab_t: Table = t.raw_get("lab").map_err(err)?;
+    let name: String = t.raw_get("name").map_err(err)?;
+    Ok((lab_ref(args, &lab_t)?, name))
+}
+
+/// The engine lab a lab handle holds.
+fn lab_ref(args: &Args, lab_t: &Table) -> LuaResult<LabRef> {
+    let err = |e: mlua::Error| Failure::from_lua(args.func(), &e);
+    let r: AnyUserData = lab_t.raw_get("_ref").map_err(err)?;
+    let lab = r.borrow::<LabRef>().map_err(err)?.clone();
+    Ok(lab)
 }
 
 /// Runs `f` and turns an engine error into a failure of `args`' function.

@@ -145,3 +145,26 @@ fn ctrl_c_interrupts_a_sleep() {
     p.expect("luxc.sleep: interrupted");
     assert_eq!(p.quit(), 0);
 }
+
+#[test]
+fn containers_from_the_repl_with_method_completion() {
+    let state = tempfile::tempdir().unwrap();
+    let lab = format!("trepl-{}", std::process::id());
+    let mut p = repl(state.path());
+    p.send(&format!("l = luxc.lab('{lab}')\r"));
+    p.expect("> ");
+    p.send("c = l:container{ name = 'a', image = luxc.image.busybox() }\r");
+    p.expect("> ");
+    p.send("l:up()\r");
+    p.expect(&format!("lab {lab} (1 container)"));
+    p.expect("> ");
+    p.send("c:ex\t");
+    p.expect("c:exec(");
+    p.send("{ 'hostname' }).stdout\r");
+    p.expect("\"a\\n\"");
+    p.expect("> ");
+    p.send("l:down().removed\r");
+    p.expect("\n2\r\n");
+    assert_eq!(p.quit(), 0);
+    assert!(!std::path::Path::new(&format!("/run/luxc/{lab}")).exists());
+}

@@ -35,15 +35,13 @@
 #     directory (cp -a), because lxc-execute writes into its rootfs (it
 #     creates and removes /.lxc_keep) and luxc's cache must stay unchanged.
 #
-# Waiting for the exit: luxc has no wait call yet, so the Lua code polls
-# c:status() (which reads /proc/PID/stat) with luxc.sleep(POLL) in between.
-# A busy loop (POLL=0) is slower on a 2-vCPU machine: the spinning process
-# delays the kernel work of PID 1's exit (see docs/performance.md).
+# Waiting for the exit: the Lua code calls c:wait{ timeout = 60 } (a pidfd
+# that becomes readable when PID 1 ends; the timeout only keeps a broken run
+# from hanging the harness).
 #
-# Diagnostic rows (DIAG=1, not used for the verdict): `luxc -e` again (1)
-# waiting in a busy loop and (2) with /run/luxc on a tmpfs (in a private
-# mount namespace), which shows what the container state on the host's disk
-# costs (see docs/performance.md).
+# Diagnostic row (DIAG=1, not used for the verdict): `luxc -e` again with
+# /run/luxc on a tmpfs (in a private mount namespace), which shows what the
+# container state on the host's disk costs (see docs/performance.md).
 #
 # Usage (as root, Debian; installs crun lxc bubblewrap util-linux hyperfine
 # with apt-get when a tool is missing, then `cargo build --release`):
@@ -55,9 +53,7 @@
 #   WARMUP     warm-up runs per tool and round (default 5)
 #   LOOP_N     containers per Lua-loop run (default 100)
 #   LOOP_RUNS  timed Lua-loop runs per round (default 2, after 1 warm-up run)
-#   POLL       seconds luxc sleeps between two c:status() reads while it
-#              waits for PID 1 to exit (default 0.0001; 0 = busy loop)
-#   DIAG       1 (default) adds the diagnostic rows; 0 skips them
+#   DIAG       1 (default) adds the diagnostic row; 0 skips it
 #   KEEP_JSON  if set, a directory to copy hyperfine's JSON exports to
 set -euo pipefail
 
@@ -66,7 +62,6 @@ RUNS=${RUNS:-60}
 WARMUP=${WARMUP:-5}
 LOOP_N=${LOOP_N:-100}
 LOOP_RUNS=${LOOP_RUNS:-2}
-POLL=${POLL:-0.0001}
 DIAG=${DIAG:-1}
 GOAL_CRUN=0.5
 GOAL_FLOOR=1.5
@@ -78,7 +73,6 @@ say() { printf '%s\n' "$*" >&2; }
 die() { say "container-start: $*"; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (containers need it)"
-[[ "$POLL" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "POLL must be a number of seconds, got '$POLL'"
 for v in ROUNDS RUNS WARMUP LOOP_N LOOP_RUNS; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
@@ -203,16 +197,13 @@ lxc_cmd="lxc-execute -P $tmp/lxc -n $LXC_NAME -f $tmp/lxc/bench.conf -- /bin/tru
 bwrap_cmd="bwrap --unshare-pid --unshare-uts --unshare-ipc --unshare-net --bind $rootfs / --proc /proc --dev /dev /bin/true"
 floor_cmd="unshare --mount --pid --uts --ipc --net --fork chroot $rootfs /bin/true"
 
-# One container per luxc process; $2 = the wait loop's body.
+# One container per luxc process, in lab $1.
 luxc_chunk() {
-    printf '%s' "local lab = luxc.lab(\"$1\") local c = lab:container{ name = \"c\", image = luxc.image.busybox(), namespaces = { \"mount\", \"pid\", \"uts\", \"ipc\", \"net\" }, init = { \"/bin/true\" } } c:start() while c:status() == \"running\" do $2 end lab:down()"
+    printf '%s' "local lab = luxc.lab(\"$1\") local c = lab:container{ name = \"c\", image = luxc.image.busybox(), namespaces = { \"mount\", \"pid\", \"uts\", \"ipc\", \"net\" }, init = { \"/bin/true\" } } c:start() assert(c:wait{ timeout = 60 }, \"PID 1 did not end\") lab:down()"
 }
-wait_body="luxc.sleep($POLL)"
-if [ "$POLL" = 0 ]; then wait_body=""; fi
-luxc_cmd="$LUXC -e '$(luxc_chunk "$LAB_PP" "$wait_body")'"
-diag_tmpfs_cmd="$LUXC -e '$(luxc_chunk "$LAB_DIAG" "$wait_body")'"
-diag_busy_cmd="$LUXC -e '$(luxc_chunk "$LAB_DIAG" "")'"
-loop_cmd="$LUXC $benches/container-loop.lua $LAB_LOOP $LOOP_N $POLL"
+luxc_cmd="$LUXC -e '$(luxc_chunk "$LAB_PP")'"
+diag_tmpfs_cmd="$LUXC -e '$(luxc_chunk "$LAB_DIAG")'"
+loop_cmd="$LUXC $benches/container-loop.lua $LAB_LOOP $LOOP_N"
 
 # --- crun on this host's real cgroup layout (information) -------------------
 
@@ -289,7 +280,7 @@ echo "  read-only root) minus the cgroup mount; same container id every run (\`c
 echo "- lxc-execute: benches/lxc.conf (proc:mixed, sys:ro, autodev, loopback only); lxc-init is PID 1,"
 echo "  /bin/true its child."
 echo "- luxc: image = luxc.image.busybox() as overlay lower, its default mounts, masks, caps and seccomp;"
-echo "  waits for the exit by polling c:status() with luxc.sleep($POLL) in between (no wait call yet);"
+echo "  waits for the exit with c:wait{ timeout = 60 } (a pidfd); the overlay is mounted volatile;"
 echo "  the other tools run on a copy of the image directory."
 if [ -n "$lxc_note" ]; then echo "- $lxc_note"; fi
 echo
@@ -313,11 +304,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
         --export-json "$tmp/loop.$r.json" -n "luxc Lua loop" "$loop_cmd" >&2
 
     if [ "$DIAG" = 1 ]; then
-        if [ "$POLL" != 0 ]; then
-            say "container-start: round $r/$ROUNDS: diagnostic: luxc -e waiting in a busy loop"
-            in_ns -- hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" \
-                --export-json "$tmp/diag-busy.$r.json" -n "luxc -e, busy-poll wait" "$diag_busy_cmd" >&2
-        fi
         say "container-start: round $r/$ROUNDS: diagnostic: luxc -e with /run/luxc on a tmpfs"
         in_ns tmpfs:/run/luxc -- hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" \
             --export-json "$tmp/diag-tmpfs.$r.json" -n "luxc -e, /run/luxc on tmpfs" "$diag_tmpfs_cmd" >&2
@@ -369,8 +355,7 @@ def load(prefix, scale=1.0):
 
 per = load("per-process")
 loop = load("loop", scale=loop_n)
-diag = load("diag-busy")
-diag.update(load("diag-tmpfs"))
+diag = load("diag-tmpfs")
 rows = list(per.items()) + list(loop.items()) + list(diag.items())
 crun = per.get("crun", {}).get("median")
 floor = per["unshare+chroot"]["median"]

@@ -62,10 +62,16 @@ local function main()
   run("user", { "id", user = 1000 })
   run("user+gid", { "id", user = { uid = 1000, gid = 100 } })
   run("missing", { "no-such-program" })                        -- code 127
+  run("bad cwd", { "true", cwd = "/nonexistent" })              -- code 125: luxc's own step failed
 
-  -- Files inside the running container, from the host side.
+  -- Files inside the running container, from the host side. Paths resolve in the
+  -- container's root: a symlink it made to /etc/passwd reaches its own file
+  -- (busybox's two users), never the host's.
   c:write_file("/scratch/hello.txt", "written by luxc\n")
   print(("%-13s %s"):format("read_file", trim(c:read_file("/scratch/hello.txt"))))
+  run("symlink", { "ln", "-s", "/etc/passwd", "/scratch/passwd" })
+  local _, users = c:read_file("/scratch/passwd"):gsub("\n", "")
+  print(("%-13s %d users in the container's /etc/passwd"):format("via symlink", users))
 
   -- spawn: runs in the background; its output goes to the container's init.log.
   local p = c:spawn{ "sh", "-c", "echo spawned as $$; exit 3" }
@@ -97,6 +103,20 @@ local function main()
   print("stop ->", c:stop{ signal = "TERM", timeout = 0.5 }, c:status())
   c:destroy()                 -- removes what it created; it could be started again
   print("destroy ->", c:status(), c:pid())
+
+  -- A container as a job: its init command runs to the end; wait() returns
+  -- once PID 1 has ended (false if the timeout came first).
+  local job = lab:container{
+    name = "job",
+    image = luxc.image.busybox(),
+    init = { "sh", "-c", "echo job done; exit 3" },
+  }
+  job:start()
+  print("wait ->", job:wait{ timeout = 10 }, job:status())
+  local joblog = assert(io.open(job:info().dir .. "/init.log"))  -- PID 1's output
+  print(("%-13s %s"):format("job output", trim(joblog:read("a"))))
+  joblog:close()
+  job:destroy()
 end
 
 -- Whatever happens in main, take the lab down (here destroy left nothing to

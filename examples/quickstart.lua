@@ -4,7 +4,8 @@
 -- Run as root: luxc run examples/quickstart.lua
 
 -- Fails at once, with a clear message, if a lab of this name is still up from
--- an earlier run (`luxc down quickstart` removes it).
+-- an earlier run (`luxc down quickstart` removes it) or another luxc is using
+-- it right now ("in use by luxc pid N").
 local lab = luxc.lab("quickstart")
 
 local names = { "red", "green", "blue" }

@@ -616,3 +616,32 @@ l:down()
     );
     assert_clean(&lab, &out);
 }
+
+#[test]
+fn stopping_a_container_without_a_pid_namespace_spares_the_host() {
+    let lab = lab_name("nopid");
+    let mut canary = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+local a = l:container{ name = "a", image = luxc.image.busybox(), namespaces = { "mount", "uts" } }
+l:up()
+print("@pid " .. a:pid())
+assert(a:stop{ timeout = 5 } == true, "the reaper ended on TERM")
+assert(a:status() == "stopped")
+l:down()
+"#,
+    );
+    assert_eq!(
+        canary.try_wait().unwrap(),
+        None,
+        "a host process was signalled"
+    );
+    canary.kill().unwrap();
+    canary.wait().unwrap();
+    assert_clean(&lab, &out);
+}

@@ -150,7 +150,7 @@ pub fn start(
         Ok(()) => Ok(pid1),
         Err(msg) => {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            lifetime::wait_ended(Path::new(PROC), pid, start_time, Duration::from_secs(5));
+            lifetime::wait_ended_fully(Path::new(PROC), pid, start_time, Duration::from_secs(5));
             Err(msg)
         }
     }

@@ -158,6 +158,17 @@ impl Lab {
 
     fn journal(&mut self) -> Result<&mut Journal> {
         if self.journal.is_none() {
+            // luxc.lab() found the name free; if a journal appeared since,
+            // another luxc brought a lab of this name up: it is not ours.
+            let path = self.dir().join(super::journal::JOURNAL_FILE);
+            if path.exists() && !self.containers.iter().any(|c| !c.ids.is_empty()) {
+                return Err(LabError(format!(
+                    "lab '{}' was brought up by another luxc after luxc.lab() (journal {}); `luxc down {}` removes it",
+                    self.name,
+                    path.display(),
+                    self.name
+                )));
+            }
             let j = Journal::create_or_open(&self.state_root, &self.name)
                 .map_err(|e| LabError(crate::error::chain(&e)))?;
             self.journal = Some(j);
@@ -398,7 +409,8 @@ impl Lab {
             Some(j) => down_journal(j)?,
             None => match Journal::open_existing(&self.state_root, &self.name) {
                 Ok(j) => down_journal(j)?,
-                Err(_) => teardown::Report::default(),
+                Err(super::journal::JournalError::NoLab { .. }) => teardown::Report::default(),
+                Err(e) => return Err(LabError(format!("down: {}", crate::error::chain(&e)))),
             },
         };
         for c in &mut self.containers {

@@ -65,8 +65,11 @@ pub fn finish(journal: Journal) -> Result<(), JournalError> {
     }
     let path = journal.path().to_owned();
     let dir = journal.dir().to_owned();
+    // Unlinked while the lock (held through the journal's fd) is still ours:
+    // another luxc can never lock this file in between and then lose it.
+    let removed = fs::remove_file(&path);
     drop(journal);
-    match fs::remove_file(&path) {
+    match removed {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(source) => {

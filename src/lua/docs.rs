@@ -74,9 +74,37 @@ impl Docs {
         Docs::parse(super::stdlib::META)
     }
 
+    /// The documented name `query` means: itself, `luxc.` + it (`host.exec`),
+    /// or the one entry it ends (`Container:wait`, `c:wait` → by method name).
+    pub fn resolve(&self, query: &str) -> Option<&str> {
+        if let Some((k, _)) = self.entries.get_key_value(query) {
+            return Some(k);
+        }
+        if let Some((k, _)) = self.entries.get_key_value(&format!("luxc.{query}")) {
+            return Some(k);
+        }
+        let tail = query.rsplit([':', '.']).next()?;
+        let sep = if query.contains(':') { ":" } else { "" };
+        let found: Vec<&str> = self
+            .entries
+            .keys()
+            .filter(|k| {
+                k.ends_with(&format!("{sep}{tail}"))
+                    && k[..k.len() - tail.len()].ends_with([':', '.'])
+            })
+            .filter(|k| query.contains(':') == k.contains(':') || !query.contains(['.', ':']))
+            .map(String::as_str)
+            .collect();
+        match found.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+
     /// Help text for `name`: its signature, description and annotations, the
     /// fields of option classes it takes, or for a table the names it holds.
-    pub fn help(&self, name: &str) -> Option<String> {
+    pub fn help(&self, query: &str) -> Option<String> {
+        let name = self.resolve(query)?;
         let entry = self.entries.get(name)?;
         let mut out = format!("{}\n", entry.signature);
         for line in &entry.doc {
@@ -223,5 +251,17 @@ mod tests {
         assert!(h.contains("      a? string the a"), "{h}");
         assert!(d.help("luxc").unwrap().contains("members: luxc.v, luxc.x"));
         assert!(d.help("luxc.nope").is_none());
+        assert_eq!(d.resolve("x"), Some("luxc.x"), "luxc. prefix optional");
+        assert_eq!(
+            d.resolve("H:m"),
+            Some("luxc.H:m"),
+            "method by class and name"
+        );
+        assert_eq!(
+            d.resolve("c:m"),
+            Some("luxc.H:m"),
+            "method through any handle name"
+        );
+        assert_eq!(d.resolve("m"), Some("luxc.H:m"), "a unique bare name");
     }
 }

@@ -44,8 +44,24 @@ pub fn life(proc_root: &Path, pid: i32, start_time: u64) -> Life {
 /// pidfd (readable once the process has exited, child of ours or not) where
 /// the kernel has one, else polls /proc. Returns early (false) on Ctrl-C.
 pub fn wait_ended(proc_root: &Path, pid: i32, start_time: u64, timeout: Duration) -> bool {
+    wait(proc_root, pid, start_time, timeout, true)
+}
+
+/// Like `wait_ended`, but Ctrl-C does not cut it short (for waits that must
+/// finish, such as after a SIGKILL).
+pub fn wait_ended_fully(proc_root: &Path, pid: i32, start_time: u64, timeout: Duration) -> bool {
+    wait(proc_root, pid, start_time, timeout, false)
+}
+
+fn wait(
+    proc_root: &Path,
+    pid: i32,
+    start_time: u64,
+    timeout: Duration,
+    interruptible: bool,
+) -> bool {
     if proc_root == Path::new("/proc") {
-        if let Some(done) = wait_pidfd(pid, start_time, timeout) {
+        if let Some(done) = wait_pidfd(pid, start_time, timeout, interruptible) {
             return done;
         }
     }
@@ -53,7 +69,7 @@ pub fn wait_ended(proc_root: &Path, pid: i32, start_time: u64, timeout: Duration
 }
 
 /// The pidfd way; None when pidfds are unavailable.
-fn wait_pidfd(pid: i32, start_time: u64, timeout: Duration) -> Option<bool> {
+fn wait_pidfd(pid: i32, start_time: u64, timeout: Duration, interruptible: bool) -> Option<bool> {
     use std::os::fd::{AsFd, FromRawFd, OwnedFd};
     // SAFETY: pidfd_open returns a new fd or -1.
     let raw = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
@@ -86,7 +102,7 @@ fn wait_pidfd(pid: i32, start_time: u64, timeout: Duration) -> Option<bool> {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(_) => return None,
         }
-        if left.is_zero() || super::interrupt::pending() {
+        if left.is_zero() || (interruptible && super::interrupt::pending()) {
             return Some(life(Path::new("/proc"), pid, start_time) == Life::Ended);
         }
     }

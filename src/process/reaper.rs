@@ -22,15 +22,24 @@ pub fn run() -> ! {
     }
     // Blocked and taken with sigwait: no handler runs inside this process.
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
+    // Only as PID 1 of its own pid namespace does "every other process" mean
+    // the container's: without one, kill(-1) would reach the host's.
+    let own_pid_ns = nix::unistd::getpid().as_raw() == 1;
     let mut stopping = false;
     loop {
         let sig = set.wait().unwrap_or(Signal::SIGCHLD);
         if sig != Signal::SIGCHLD && !stopping {
             stopping = true;
-            // -1: every process in this pid namespace except PID 1 itself.
-            let _ = kill(Pid::from_raw(-1), Signal::SIGTERM);
+            if own_pid_ns {
+                // -1: every process in this pid namespace except PID 1 itself.
+                let _ = kill(Pid::from_raw(-1), Signal::SIGTERM);
+            }
         }
         reap_all();
+        if stopping && !own_pid_ns {
+            // SAFETY: _exit ends this process; its own children are orphaned.
+            unsafe { nix::libc::_exit(0) }
+        }
         if stopping {
             // Processes started by exec are in this pid namespace but are
             // not this process's children: wait for every one to end (luxc

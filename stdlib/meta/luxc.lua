@@ -122,7 +122,7 @@ function luxc.image.dir(path) end
 ---Example: `lab:container{ name = "b", image = luxc.image.busybox() }`
 function luxc.image.busybox() end
 
----Creates a lab handle; nothing is created in the kernel until `lab:up()` or `c:start()`. Fails when a lab of that name is already up (`luxc down NAME` removes it).
+---Creates a lab handle; nothing is created in the kernel until `lab:up()` or `c:start()`. Fails when a lab of that name is already up (`luxc down NAME` removes it) or in use by another luxc (the error names its pid).
 ---@param name string 1-32 letters, digits, '_', '.', '-'
 ---@return luxc.Lab
 ---Example: `local lab = luxc.lab("demo")`
@@ -133,7 +133,7 @@ function luxc.lab(name) end
 ---@field name string unique in the lab
 ---@field image? luxc.Image default luxc.image.host()
 ---@field hostname? string default: the name (at most 64 bytes)
----@field namespaces? string[] default { "mount", "pid", "uts", "ipc", "net", "cgroup" } (also "user", "time")
+---@field namespaces? string[] default { "mount", "pid", "uts", "ipc", "net", "cgroup" } (also "user", "time"); without "pid", processes started by exec are not tied to PID 1
 ---@field mounts? table[] { source = "/host", target = "/in", readonly = true } or { type = "tmpfs", target = "/data", size = "64M" }
 ---@field env? table<string,string> environment of init and exec
 ---@field cwd? string working directory (default "/")
@@ -196,7 +196,7 @@ function Container:start() end
 ---@field timeout? number seconds, then the process group is killed (exec only)
 ---@field shell? boolean run item 1 with /bin/sh -c
 
----Runs a command inside the running container (its namespaces and security) and returns code and output; a missing program gives code 127.
+---Runs a command inside the running container (its namespaces and security) and returns code and output; a missing program gives code 127, one not executable 126, and a failure of luxc's own steps inside (cwd, user, security) 125 with the reason on stderr.
 ---@param cmd luxc.ContainerExec
 ---@return luxc.ExecResult
 ---Example: `local r = a:exec{ "hostname" }; print(r.stdout)`
@@ -256,7 +256,7 @@ local Process = {}
 ---@return integer
 function Process:pid() end
 
----Waits for the process to end.
+---Waits for the process to end (Ctrl-C interrupts it).
 ---@return { code: integer, signal?: integer }
 function Process:wait() end
 

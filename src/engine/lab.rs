@@ -198,6 +198,24 @@ impl Lab {
                 .map_err(|e| fail(format!("mkdir {}: {e}", paths.dir.display())))?;
             journal.done(id).map_err(|e| fail(e.to_string()))?;
             ids.push(id);
+            // The container's writable layer, work dir and log live on a tmpfs
+            // of their own: a container's end then costs no disk sync or
+            // discard (measured: ~1 ms each, up to tens of ms on a busy disk,
+            // where /run is on disk), and nothing of it outlives the lab.
+            let id = journal
+                .intend(&Object::Mount {
+                    path: paths.dir.clone(),
+                })
+                .map_err(|e| fail(e.to_string()))?;
+            crate::fs::mount::fs(
+                "tmpfs",
+                &paths.dir,
+                nix::mount::MsFlags::empty(),
+                Some("mode=0711"),
+            )
+            .map_err(|e| fail(crate::error::chain(&e)))?;
+            journal.done(id).map_err(|e| fail(e.to_string()))?;
+            ids.push(id);
         }
         let spec = self.get(name)?.spec.clone();
         let mut shared = std::collections::BTreeMap::new();

@@ -13,10 +13,12 @@ for tool in cargo rustfmt cargo-clippy; do
   fi
 done
 
-# Debian packages the tests use (gcc builds the vendored Lua). Installed only
-# when missing, so a warm machine does not touch apt at all.
+# Debian packages the tests use (gcc builds the vendored Lua; QEMU, cpio and
+# kmod the VM tests, see docs/vm.md). Installed only when missing, so a warm
+# machine does not touch apt at all.
 need=()
-for pkg_cmd in "gcc:cc" "coreutils:sleep" "dash:sh" "busybox-static:busybox" "procps:ps"; do
+for pkg_cmd in "gcc:cc" "coreutils:sleep" "dash:sh" "busybox-static:busybox" "procps:ps" \
+  "qemu-system-x86:qemu-system-x86_64" "cpio:cpio" "kmod:depmod"; do
   pkg=${pkg_cmd%%:*} cmd=${pkg_cmd#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

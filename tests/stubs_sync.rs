@@ -80,6 +80,7 @@ const HANDLES: &[(&str, &str)] = &[
     ("lab", "luxc.Lab"),
     ("container", "luxc.Container"),
     ("process", "luxc.Process"),
+    ("cgroup", "luxc.Cgroup"),
 ];
 
 #[test]

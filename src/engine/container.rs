@@ -79,11 +79,13 @@ struct Prepared {
 /// known; `journal` is called with it before PID 1 may do anything, then the
 /// setup runs and its outcome is returned.
 ///
-/// `shared` are the PID 1s of the containers named in `spec.share`.
+/// `shared` are the PID 1s of the containers named in `spec.share`;
+/// `cgroup_procs` the cgroup.procs files of its cgroup.
 pub fn start(
     spec: &ContainerSpec,
     paths: &Paths,
     shared: &BTreeMap<Kind, Pid1>,
+    cgroup_procs: Vec<PathBuf>,
     journal: impl FnOnce(Pid1) -> Result<(), String>,
 ) -> Result<Pid1, String> {
     let mut prepared = prepare(spec, paths)?;
@@ -128,6 +130,7 @@ pub fn start(
     let setup = spawn::Setup {
         flags: ns::flags(&spec.namespaces),
         join,
+        cgroup_procs,
         id_maps: spec.idmap.map(|m| {
             (
                 format!("0 {} {}\n", m.uid, m.count),
@@ -338,8 +341,13 @@ pub struct ExecRequest {
 /// Runs `req` inside the container whose PID 1 is `pid1`: joins each of its
 /// namespaces (as nsenter does), forks so the pid namespace applies, applies
 /// the container's security, then execs.
-pub fn exec(spec: &ContainerSpec, pid1: Pid1, req: &ExecRequest) -> Result<ExecOutput, String> {
-    let exec_spec = enter_spec(spec, pid1, req)?;
+pub fn exec(
+    spec: &ContainerSpec,
+    pid1: Pid1,
+    cgroup_procs: Vec<PathBuf>,
+    req: &ExecRequest,
+) -> Result<ExecOutput, String> {
+    let exec_spec = enter_spec(spec, pid1, cgroup_procs, req)?;
     match proc_exec::run(&exec_spec) {
         Ok(out) => Ok(out),
         // As a shell reports them: 127 not found, 126 not executable.
@@ -362,8 +370,14 @@ pub fn exec(spec: &ContainerSpec, pid1: Pid1, req: &ExecRequest) -> Result<ExecO
     }
 }
 
-/// The ExecSpec whose pre-exec hook enters the container.
-pub fn enter_spec(spec: &ContainerSpec, pid1: Pid1, req: &ExecRequest) -> Result<ExecSpec, String> {
+/// The ExecSpec whose pre-exec hook enters the container (its cgroup, then
+/// its namespaces).
+pub fn enter_spec(
+    spec: &ContainerSpec,
+    pid1: Pid1,
+    cgroup_procs: Vec<PathBuf>,
+    req: &ExecRequest,
+) -> Result<ExecSpec, String> {
     if req.argv.is_empty() {
         return Err("expected a command, got an empty list".into());
     }
@@ -391,6 +405,11 @@ pub fn enter_spec(spec: &ContainerSpec, pid1: Pid1, req: &ExecRequest) -> Result
     let mut env = spec.base_env();
     env.extend(req.env.clone());
     let enter = move || -> Result<(), String> {
+        // First, while the host's /sys/fs/cgroup is still this process's view.
+        for procs in &cgroup_procs {
+            std::fs::write(procs, b"0")
+                .map_err(|e| format!("join cgroup {}: {e}", procs.display()))?;
+        }
         for (kind, fd) in &fds {
             ns::join(fd, *kind).map_err(|e| e.to_string())?;
         }

@@ -44,6 +44,9 @@ pub enum Object {
     Mount { path: PathBuf },
     /// A file luxc created (e.g. a netns pin file or a bind-mount target).
     File { path: PathBuf },
+    /// A cgroup luxc created, relative to each hierarchy's root (`luxc.lab/a`);
+    /// removed by killing its processes and removing it in every hierarchy.
+    Cgroup { path: String },
 }
 
 impl fmt::Display for Object {
@@ -53,6 +56,7 @@ impl fmt::Display for Object {
             Object::Dir { path } => write!(f, "dir {}", path.display()),
             Object::Mount { path } => write!(f, "mount {}", path.display()),
             Object::File { path } => write!(f, "file {}", path.display()),
+            Object::Cgroup { path } => write!(f, "cgroup {path}"),
         }
     }
 }

@@ -10,6 +10,7 @@ use super::container::{self, ExecRequest, Paths, Pid1};
 use super::journal::{Journal, Object};
 use super::spec::ContainerSpec;
 use super::teardown::{self, HostRemover};
+use crate::cgroup::{devices, Cgroup, CgroupLayout};
 use crate::process::ExecOutput;
 
 /// Where labs keep their journals and container dirs.
@@ -51,8 +52,10 @@ pub struct Container {
     pub spec: ContainerSpec,
     /// PID 1 once started.
     pub pid1: Option<Pid1>,
-    /// Journal ids of its dir and its process.
+    /// Journal ids of its dir, tmpfs, cgroup and process.
     ids: Vec<u64>,
+    /// Its cgroup's path once created.
+    cgroup: Option<String>,
 }
 
 impl Container {
@@ -73,6 +76,12 @@ pub struct Lab {
     state_root: PathBuf,
     journal: Option<Journal>,
     containers: Vec<Container>,
+    /// The host's cgroup layout, read when first needed.
+    layout: Option<CgroupLayout>,
+    /// Journal id of the lab's own cgroup (`luxc.LAB`), once created.
+    lab_cgroup: Option<u64>,
+    /// Cgroups made with `create_cgroup`, with their journal ids.
+    cgroups: Vec<(String, u64)>,
 }
 
 impl Lab {
@@ -97,6 +106,9 @@ impl Lab {
             state_root: state_root.to_path_buf(),
             journal: None,
             containers: Vec::new(),
+            layout: None,
+            lab_cgroup: None,
+            cgroups: Vec::new(),
         })
     }
 
@@ -152,8 +164,206 @@ impl Lab {
             spec,
             pid1: None,
             ids: Vec::new(),
+            cgroup: None,
         });
         Ok(())
+    }
+
+    /// The host's cgroup layout (read once).
+    fn layout(&mut self) -> Result<CgroupLayout> {
+        if self.layout.is_none() {
+            let l = crate::cgroup::detect(Path::new("/"))
+                .map_err(|e| LabError(crate::error::chain(&e)))?;
+            self.layout = Some(l);
+        }
+        Ok(self.layout.clone().expect("just read"))
+    }
+
+    /// Checks limits against this host now, so a mistake fails at
+    /// declaration: ranges, CPUs and cpusets, and controllers it lacks.
+    pub fn check_limits(&mut self, limits: &crate::cgroup::Limits) -> Result<()> {
+        if *limits == crate::cgroup::Limits::default() {
+            return Ok(());
+        }
+        let layout = self.layout()?;
+        let root = Path::new("/");
+        let err = |e: crate::cgroup::CgroupError| {
+            LabError(format!("limits: {}", crate::error::chain(&e)))
+        };
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let (allowed_cpus, allowed_mems) = crate::cgroup::limits::allowed_cpuset(root, &layout)
+            .map_err(err)?
+            .unwrap_or_else(|| (format!("0-{}", cpus.saturating_sub(1)), "0".into()));
+        crate::cgroup::check(limits, cpus, &allowed_cpus, &allowed_mems).map_err(err)?;
+        crate::cgroup::plan(limits, root, &layout, &format!("luxc.{}/check", self.name))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// The container's cgroup (`luxc.LAB/NAME`) under the lab's (`luxc.LAB`),
+    /// each journaled before it is made; limits and device rules applied.
+    fn ensure_cgroup(&mut self, name: &str) -> Result<Cgroup> {
+        let fail = |e: String| LabError(format!("start: container '{name}': cgroup: {e}"));
+        let chain = |e: crate::cgroup::CgroupError| crate::error::chain(&e);
+        let layout = self.layout()?;
+        let root = Path::new("/");
+        let lab_path = format!("luxc.{}", self.name);
+        if self.lab_cgroup.is_none() {
+            let journal = self.journal()?;
+            let id = journal
+                .intend(&Object::Cgroup {
+                    path: lab_path.clone(),
+                })
+                .map_err(|e| fail(e.to_string()))?;
+            Cgroup::create(root, &layout, &lab_path).map_err(|e| fail(chain(e)))?;
+            journal.done(id).map_err(|e| fail(e.to_string()))?;
+            self.lab_cgroup = Some(id);
+        }
+        let path = format!("{lab_path}/{name}");
+        if let Some(p) = &self.get(name)?.cgroup {
+            return Cgroup::open(root, &layout, p).map_err(|e| fail(chain(e)));
+        }
+        let spec = self.get(name)?.spec.clone();
+        let journal = self.journal()?;
+        let id = journal
+            .intend(&Object::Cgroup { path: path.clone() })
+            .map_err(|e| fail(e.to_string()))?;
+        let c = self.get_mut(name)?;
+        c.ids.push(id);
+        c.cgroup = Some(path.clone());
+        let cg = Cgroup::create(root, &layout, &path).map_err(|e| fail(chain(e)))?;
+        cg.set(&spec.limits).map_err(|e| fail(chain(e)))?;
+        let mut rules = devices::default_allowed();
+        rules.extend(spec.devices.iter().cloned());
+        apply_devices(root, &layout, &path, &rules).map_err(fail)?;
+        self.journal()?.done(id).map_err(|e| fail(e.to_string()))?;
+        Ok(cg)
+    }
+
+    /// Changes a started container's limits, live.
+    pub fn set_limits(&mut self, name: &str, limits: &crate::cgroup::Limits) -> Result<()> {
+        self.check_limits(limits)?;
+        let cg = self.cgroup(name)?;
+        cg.set(limits).map_err(|e| {
+            LabError(format!(
+                "set_limits: container '{name}': {}",
+                crate::error::chain(&e)
+            ))
+        })?;
+        let c = self.get_mut(name)?;
+        merge_limits(&mut c.spec.limits, limits);
+        Ok(())
+    }
+
+    /// Creates a cgroup at `path` (relative to each hierarchy root), journaled
+    /// in this lab, with `limits`. Missing parent levels are made (as
+    /// cgcreate does) and journaled too, each before it is made.
+    pub fn create_cgroup(&mut self, path: &str, limits: &crate::cgroup::Limits) -> Result<Cgroup> {
+        self.check_limits(limits)?;
+        let layout = self.layout()?;
+        let root = Path::new("/");
+        let fail = |e: crate::cgroup::CgroupError| LabError(crate::error::chain(&e));
+        if Cgroup::open(root, &layout, path).is_ok() {
+            return Err(LabError(format!(
+                "cgroup {path} exists already (luxc only removes what it made)"
+            )));
+        }
+        let parts: Vec<&str> = path.split('/').collect();
+        let mut made: Vec<(String, u64)> = Vec::new();
+        let mut result = Ok(());
+        for i in 1..=parts.len() {
+            let level = parts[..i].join("/");
+            if i < parts.len() && Cgroup::open(root, &layout, &level).is_ok() {
+                continue;
+            }
+            let id = self
+                .journal()?
+                .intend(&Object::Cgroup {
+                    path: level.clone(),
+                })
+                .map_err(|e| LabError(e.to_string()))?;
+            made.push((level.clone(), id));
+            let step = Cgroup::create(root, &layout, &level)
+                .map_err(fail)
+                .and_then(|cg| {
+                    if i == parts.len() {
+                        cg.set(limits).map_err(fail)?;
+                    }
+                    Ok(())
+                });
+            if let Err(e) = step {
+                result = Err(e);
+                break;
+            }
+            self.journal()?
+                .done(id)
+                .map_err(|e| LabError(e.to_string()))?;
+        }
+        if let Err(e) = result {
+            // Undo this call's levels, newest first.
+            let mut remover = HostRemover::new(self.dir());
+            for (level, id) in made.iter().rev() {
+                let _ = teardown::Remover::remove(
+                    &mut remover,
+                    &Object::Cgroup {
+                        path: level.clone(),
+                    },
+                );
+                let _ = self.journal()?.removed(*id);
+            }
+            self.finish_if_empty()?;
+            return Err(e);
+        }
+        self.cgroups.extend(made);
+        Cgroup::open(root, &layout, path).map_err(fail)
+    }
+
+    /// Removes a cgroup made by `create_cgroup` (its processes are killed),
+    /// and the parent levels that call made once nothing of the lab's is
+    /// below them any more.
+    pub fn destroy_cgroup(&mut self, path: &str) -> Result<()> {
+        if !self.cgroups.iter().any(|(p, _)| p == path) {
+            return Err(LabError(format!(
+                "cgroup {path} was not created by lab '{}'",
+                self.name
+            )));
+        }
+        let mut remover = HostRemover::new(self.dir());
+        let mut level = path.to_string();
+        while let Some(pos) = self.cgroups.iter().position(|(p, _)| *p == level) {
+            let below = format!("{level}/");
+            if level != path && self.cgroups.iter().any(|(p, _)| p.starts_with(&below)) {
+                break;
+            }
+            let (_, id) = self.cgroups.remove(pos);
+            teardown::Remover::remove(
+                &mut remover,
+                &Object::Cgroup {
+                    path: level.clone(),
+                },
+            )
+            .map_err(|e| LabError(format!("destroy cgroup {level}: {e}")))?;
+            self.journal()?
+                .removed(id)
+                .map_err(|e| LabError(e.to_string()))?;
+            match level.rfind('/') {
+                Some(i) => level.truncate(i),
+                None => break,
+            }
+        }
+        self.finish_if_empty()
+    }
+
+    /// The cgroup of a started container.
+    pub fn cgroup(&mut self, name: &str) -> Result<Cgroup> {
+        let path =
+            self.get(name)?.cgroup.clone().ok_or_else(|| {
+                LabError(format!("container '{name}' has no cgroup (not started)"))
+            })?;
+        let layout = self.layout()?;
+        Cgroup::open(Path::new("/"), &layout, &path).map_err(|e| LabError(crate::error::chain(&e)))
     }
 
     fn journal(&mut self) -> Result<&mut Journal> {
@@ -225,9 +435,10 @@ impl Lab {
                 .map_err(|e| fail(format!("share {}: {}", kind.name(), e.0)))?;
             shared.insert(*kind, p);
         }
+        let cgroup_procs = self.ensure_cgroup(name)?.procs_files();
         let journal = self.journal()?;
         let mut proc_id = None;
-        let started = container::start(&spec, &paths, &shared, |p| {
+        let started = container::start(&spec, &paths, &shared, cgroup_procs, |p| {
             let obj = Object::Process {
                 pid: p.pid,
                 start_time: p.start_time,
@@ -317,7 +528,8 @@ impl Lab {
                 )))
             }
         };
-        container::exec(&c.spec, pid1, req)
+        let procs = self.procs_files(name);
+        container::exec(&c.spec, pid1, procs, req)
             .map_err(|e| LabError(format!("exec: container '{name}': {e}")))
     }
 
@@ -325,8 +537,21 @@ impl Lab {
     pub fn enter_spec(&self, name: &str, req: &ExecRequest) -> Result<crate::process::ExecSpec> {
         let c = self.get(name)?;
         let pid1 = self.running(name, "spawn")?;
-        container::enter_spec(&c.spec, pid1, req)
+        let procs = self.procs_files(name);
+        container::enter_spec(&c.spec, pid1, procs, req)
             .map_err(|e| LabError(format!("spawn: container '{name}': {e}")))
+    }
+
+    /// The cgroup.procs files of a container's cgroup (empty when it has none).
+    fn procs_files(&self, name: &str) -> Vec<PathBuf> {
+        let (Ok(c), Some(layout)) = (self.get(name), self.layout.as_ref()) else {
+            return Vec::new();
+        };
+        c.cgroup
+            .as_ref()
+            .and_then(|p| Cgroup::open(Path::new("/"), layout, p).ok())
+            .map(|cg| cg.procs_files())
+            .unwrap_or_default()
     }
 
     /// PID 1 of a running container, or an error naming `what` was attempted.
@@ -374,6 +599,7 @@ impl Lab {
             let c = self.get_mut(name)?;
             std::mem::take(&mut c.ids)
         };
+        self.get_mut(name)?.cgroup = None;
         if ids.is_empty() {
             self.get_mut(name)?.pid1 = None;
             return Ok(());
@@ -413,7 +639,20 @@ impl Lab {
             return Ok(());
         };
         let entries = j.entries().map_err(|e| LabError(e.to_string()))?;
-        if entries.iter().all(|e| e.removed) {
+        let left: Vec<_> = entries.iter().filter(|e| !e.removed).collect();
+        // Only the lab's own cgroup left: no container uses it any more.
+        if let ([only], Some(id)) = (left.as_slice(), self.lab_cgroup) {
+            if only.id == id {
+                let mut remover = HostRemover::new(self.dir());
+                teardown::Remover::remove(&mut remover, &only.object).map_err(LabError)?;
+                let j = self.journal.as_mut().expect("checked above");
+                j.removed(id).map_err(|e| LabError(e.to_string()))?;
+                self.lab_cgroup = None;
+                let j = self.journal.take().expect("checked above");
+                return teardown::finish(j).map_err(|e| LabError(crate::error::chain(&e)));
+            }
+        }
+        if left.is_empty() {
             let j = self.journal.take().expect("checked above");
             teardown::finish(j).map_err(|e| LabError(crate::error::chain(&e)))?;
         }
@@ -434,7 +673,10 @@ impl Lab {
         for c in &mut self.containers {
             c.pid1 = None;
             c.ids.clear();
+            c.cgroup = None;
         }
+        self.lab_cgroup = None;
+        self.cgroups.clear();
         Ok(report)
     }
 }
@@ -449,4 +691,54 @@ pub fn down_journal(mut journal: Journal) -> Result<teardown::Report> {
         teardown::finish(journal).map_err(|e| LabError(crate::error::chain(&e)))?;
     }
     Ok(report)
+}
+
+/// Device rules for the container cgroup `path`: the v1 devices controller
+/// where the host mounts one, else a BPF program on its cgroup2 dir.
+fn apply_devices(
+    root: &Path,
+    layout: &CgroupLayout,
+    path: &str,
+    rules: &[devices::DeviceRule],
+) -> std::result::Result<(), String> {
+    let under = |mountpoint: &Path| {
+        root.join(mountpoint.strip_prefix("/").unwrap_or(mountpoint))
+            .join(path)
+    };
+    if let Some(h) = layout
+        .v1
+        .iter()
+        .find(|h| h.controllers.iter().any(|c| c == "devices"))
+    {
+        return devices::apply_v1(&under(&h.mountpoint), rules)
+            .map_err(|e| crate::error::chain(&e));
+    }
+    if let Some(u) = &layout.unified {
+        // The attachment keeps the program alive; luxc needs no fd for it.
+        return devices::apply_v2(&under(&u.mountpoint), rules)
+            .map(drop)
+            .map_err(|e| crate::error::chain(&e));
+    }
+    Ok(())
+}
+
+/// Limits set later replace the ones they name; the rest stay.
+fn merge_limits(into: &mut crate::cgroup::Limits, new: &crate::cgroup::Limits) {
+    macro_rules! take {
+        ($($f:ident),*) => { $( if new.$f.is_some() { into.$f = new.$f.clone(); } )* };
+    }
+    take!(
+        memory,
+        memory_high,
+        memory_swap,
+        cpus,
+        cpu_weight,
+        cpuset_cpus,
+        cpuset_mems,
+        pids,
+        io_weight
+    );
+    into.io_devices.extend(new.io_devices.clone());
+    into.hugetlb.extend(new.hugetlb.clone());
+    into.raw.extend(new.raw.clone());
 }

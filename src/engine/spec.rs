@@ -17,7 +17,7 @@ pub const HOSTNAME_MAX: usize = 64;
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A container as declared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContainerSpec {
     /// Unique within its lab.
     pub name: String,
@@ -53,6 +53,10 @@ pub struct ContainerSpec {
     /// The user namespace's id mapping: with it, root inside is an
     /// unprivileged uid range outside.
     pub idmap: Option<IdMap>,
+    /// Resource limits of its cgroup.
+    pub limits: crate::cgroup::Limits,
+    /// Devices it may use on top of the defaults (null, zero, tty, pts, …).
+    pub devices: Vec<crate::cgroup::devices::DeviceRule>,
 }
 
 /// Ids 0..count inside map to uid..uid+count and gid..gid+count outside.
@@ -89,6 +93,8 @@ impl ContainerSpec {
             readonly_paths: READONLY.iter().map(|s| s.to_string()).collect(),
             share: BTreeMap::new(),
             idmap: None,
+            limits: crate::cgroup::Limits::default(),
+            devices: Vec::new(),
         }
     }
 
@@ -171,6 +177,7 @@ impl ContainerSpec {
         for key in self.sysctl.keys() {
             self.check_sysctl(key)?;
         }
+        crate::cgroup::devices::validate(&self.devices).map_err(|e| format!("devices: {e}"))?;
         if let Some(init) = &self.init {
             if init.is_empty() || init[0].is_empty() {
                 return Err("init: expected a command list, got an empty list".into());

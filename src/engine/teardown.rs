@@ -270,7 +270,20 @@ impl Remover for HostRemover {
             Object::Dir { path } => self.remove_dir(path),
             Object::Mount { path } => self.remove_mount(path),
             Object::File { path } => self.remove_file(path),
+            Object::Cgroup { path } => remove_cgroup(path),
         }
+    }
+}
+
+/// Kills what is left in a journaled cgroup and removes it from every
+/// hierarchy; a cgroup that is gone already is fine.
+fn remove_cgroup(path: &str) -> Result<(), String> {
+    let root = Path::new("/");
+    let layout = crate::cgroup::detect(root).map_err(|e| crate::error::chain(&e))?;
+    match crate::cgroup::Cgroup::open(root, &layout, path) {
+        Ok(cg) => cg.destroy().map_err(|e| crate::error::chain(&e)),
+        Err(crate::cgroup::CgroupError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(crate::error::chain(&e)),
     }
 }
 

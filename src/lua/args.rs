@@ -158,6 +158,14 @@ impl Args {
         self.func
     }
 
+    /// A one-argument call of `func`, for checking a value found elsewhere.
+    pub fn single(func: &'static str, v: Value) -> Args {
+        Args {
+            func,
+            values: vec![v],
+        }
+    }
+
     /// The same call without its first argument (`self` of a method), so
     /// option parsing numbers the rest from 1 as the user wrote them.
     pub fn shift(&self) -> Args {

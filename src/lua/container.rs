@@ -49,6 +49,13 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
     )?;
     m.set("info", function(lua, "container:info", info)?)?;
     m.set("destroy", function(lua, "container:destroy", destroy)?)?;
+    m.set(
+        "set_limits",
+        function(lua, "container:set_limits", set_limits)?,
+    )?;
+    m.set("stats", function(lua, "container:stats", stats)?)?;
+    m.set("freeze", function(lua, "container:freeze", freeze)?)?;
+    m.set("thaw", function(lua, "container:thaw", thaw)?)?;
     handle::metatable(lua, "container")?.set(
         "__tostring",
         lua.create_function(|_, t: Table| {
@@ -382,4 +389,41 @@ fn destroy(lua: &Lua, args: Args) -> LuaResult<()> {
     let (lab, name) = this(lua, &args)?;
     let mut lab = lab.0.borrow_mut();
     engine(&args, lab.destroy(&name))
+}
+
+/// `c:set_limits{ memory = "128M", ... }`: changes the running container's limits.
+fn set_limits(lua: &Lua, args: Args) -> LuaResult<()> {
+    args.at_most(2)?;
+    let (lab, name) = this(lua, &args)?;
+    let limits = super::limits::parse(args.func(), args.table(2, "a table of limits")?)?;
+    let mut lab = lab.0.borrow_mut();
+    engine(&args, lab.set_limits(&name, &limits))
+}
+
+/// `c:stats()` → `{ memory = {...}, cpu = {...}, pids = {...}, io = {...} }`.
+fn stats(lua: &Lua, args: Args) -> LuaResult<Value> {
+    args.at_most(1)?;
+    let (lab, name) = this(lua, &args)?;
+    let cg = engine(&args, lab.0.borrow_mut().cgroup(&name))?;
+    let st = cg
+        .stats()
+        .map_err(|e| Failure::from_error(args.func(), &e))?;
+    super::cgroup::to_lua(lua, &st).map_err(lua_err(&args))
+}
+
+/// `c:freeze()`: stops every process of the container (cgroup freezer).
+fn freeze(lua: &Lua, args: Args) -> LuaResult<()> {
+    args.at_most(1)?;
+    let (lab, name) = this(lua, &args)?;
+    let cg = engine(&args, lab.0.borrow_mut().cgroup(&name))?;
+    cg.freeze()
+        .map_err(|e| Failure::from_error(args.func(), &e))
+}
+
+/// `c:thaw()`: lets a frozen container run again.
+fn thaw(lua: &Lua, args: Args) -> LuaResult<()> {
+    args.at_most(1)?;
+    let (lab, name) = this(lua, &args)?;
+    let cg = engine(&args, lab.0.borrow_mut().cgroup(&name))?;
+    cg.thaw().map_err(|e| Failure::from_error(args.func(), &e))
 }

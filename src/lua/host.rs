@@ -18,13 +18,44 @@ pub fn register(lua: &Lua, luxc: &Table) -> mlua::Result<()> {
     luxc.set("host", host)
 }
 
-const EXEC_OPTIONS: &[&str] = &["env", "clear_env", "cwd", "stdin", "timeout", "shell"];
+const EXEC_OPTIONS: &[&str] = &[
+    "env",
+    "clear_env",
+    "cwd",
+    "stdin",
+    "timeout",
+    "shell",
+    "cgroup",
+];
 
 /// `luxc.host.exec{ "cmd", "arg", env=, clear_env=, cwd=, stdin=, timeout=, shell= }`
 /// → `{ code, stdout, stderr, timed_out, signal }`.
 fn exec(lua: &Lua, args: Args) -> LuaResult<Table> {
     args.at_most(1)?;
     let cmd = command::parse(&args, EXEC_OPTIONS)?;
+    // cgexec: the child joins the cgroup before exec, luxc never does.
+    let pre_exec = match cmd.opts.raw("cgroup")? {
+        Value::Nil => None,
+        v if super::handle::is(lua, &v, "cgroup") => {
+            let procs = super::cgroup::procs_files_of(lua, &args, v)?;
+            let hook = move || -> std::io::Result<()> {
+                for p in &procs {
+                    std::fs::write(p, b"0")?;
+                }
+                Ok(())
+            };
+            Some(std::sync::Arc::new(hook) as crate::process::PreExec)
+        }
+        other => {
+            return Err(cmd.opts.fail(
+                "cgroup",
+                format!(
+                    "expected a cgroup (luxc.cgroup.create), got {}",
+                    super::args::type_name(&other)
+                ),
+            ))
+        }
+    };
     let spec = ExecSpec {
         argv: cmd
             .argv
@@ -36,7 +67,7 @@ fn exec(lua: &Lua, args: Args) -> LuaResult<Table> {
         cwd: cmd.cwd.map(Into::into),
         stdin: cmd.stdin,
         timeout: cmd.timeout,
-        pre_exec: None,
+        pre_exec,
     };
     let out = process::run(&spec).map_err(|e| Failure::from_error(args.func(), &e))?;
     command::result_table(lua, &out).map_err(|e| Failure::from_lua(args.func(), &e))

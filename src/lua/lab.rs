@@ -202,3 +202,50 @@ pub fn signal(v: &Value) -> Result<Signal, String> {
 pub fn seconds(v: Option<f64>, default: f64) -> Result<Duration, String> {
     super::args::duration(v.unwrap_or(default))
 }
+
+/// The script's default lab, for primitives called without `lab = L`: named
+/// after the script (`arg[0]`'s file name, `luxc` for -e and the REPL), made on
+/// first use and kept for the rest of the run.
+pub fn default_lab(lua: &Lua) -> mlua::Result<Table> {
+    const KEY: &str = "luxc.default_lab";
+    if let Ok(t) = lua.named_registry_value::<Table>(KEY) {
+        return Ok(t);
+    }
+    let script: Option<String> = lua
+        .globals()
+        .get::<Table>("arg")
+        .ok()
+        .and_then(|a| a.raw_get::<Option<String>>(0).ok().flatten());
+    let stem = script
+        .as_deref()
+        .filter(|s| *s != "-" && !s.ends_with("luxc"))
+        .and_then(|s| Path::new(s).file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "luxc".into());
+    let mut name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(32)
+        .collect();
+    if name.starts_with(['.', '-']) {
+        name.replace_range(0..1, "_");
+    }
+    let lab = Lab::new(&name, Path::new(STATE_ROOT)).map_err(|e| mlua::Error::RuntimeError(e.0))?;
+    let r = lua.create_userdata(LabRef(Rc::new(RefCell::new(lab))))?;
+    let t = handle::new(
+        lua,
+        "lab",
+        vec![
+            ("name", Value::String(lua.create_string(&name)?)),
+            ("_ref", Value::UserData(r)),
+        ],
+    )?;
+    lua.set_named_registry_value(KEY, &t)?;
+    Ok(t)
+}

@@ -4,6 +4,7 @@
 //! arguments, call one library function and convert the result; no logic.
 
 pub mod args;
+mod cgroup;
 mod command;
 mod container;
 mod container_opts;
@@ -14,6 +15,7 @@ mod host;
 mod image;
 mod json;
 mod lab;
+mod limits;
 mod log;
 pub mod opts;
 pub mod stdlib;
@@ -48,6 +50,7 @@ pub fn runtime(opts: &RuntimeOptions) -> mlua::Result<Lua> {
     log::register(&lua, &luxc)?;
     image::register(&lua, &luxc)?;
     lab::register(&lua, &luxc)?;
+    cgroup::register(&lua, &luxc)?;
     stdlib::register(&lua, &luxc)?;
     lua.globals().set("luxc", &luxc)?;
     stop_on_interrupt(&lua)?;

@@ -110,6 +110,10 @@ pub struct Setup {
     /// With a new user namespace: the uid_map and gid_map lines luxc writes
     /// for it ("0 100000 65536").
     pub id_maps: Option<(String, String)>,
+    /// cgroup.procs files A writes "0" to (joining the container's cgroup)
+    /// before it creates the namespaces, so the cgroup namespace is rooted
+    /// there and every process of the container is counted.
+    pub cgroup_procs: Vec<std::path::PathBuf>,
     /// With a new user namespace: work done as host root in a first private
     /// mount namespace before the user namespace exists (mounts the kernel
     /// refuses from inside one, e.g. an overlay whose lower layer is `/`).
@@ -209,6 +213,11 @@ where
     // Ctrl-C at luxc's terminal reaches luxc, which decides what to stop.
     if let Err(e) = setsid() {
         fail(format!("setsid: {e}"));
+    }
+    for procs in &setup.cgroup_procs {
+        if let Err(e) = std::fs::write(procs, b"0") {
+            fail(format!("join cgroup {}: {e}", procs.display()));
+        }
     }
     // Joined while still host root: after the user namespace exists, the
     // host's namespaces are out of reach.

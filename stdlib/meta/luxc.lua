@@ -56,6 +56,7 @@ luxc.host = {}
 ---@field stdin? string bytes written to the command's stdin (default: /dev/null)
 ---@field timeout? number seconds; then the command's process group is killed (code 137, timed_out = true)
 ---@field shell? boolean run item 1 with /bin/sh -c; further items become $1, $2, … (default false)
+---@field cgroup? luxc.Cgroup start the command inside this cgroup (as cgexec does); luxc itself never joins it
 
 ---How a command ended and what it printed.
 ---@class luxc.ExecResult
@@ -147,6 +148,8 @@ function luxc.lab(name) end
 ---@field masked? string[] paths hidden inside (default /proc/kcore, /proc/keys, …)
 ---@field readonly_paths? string[] paths read-only inside (default /proc/sys, /proc/sysrq-trigger, …)
 ---@field share? table<string,luxc.Container> join another container's net, ipc or uts namespace (pod style), e.g. { net = a }; it starts first
+---@field limits? luxc.Limits resource limits of the container's cgroup (`luxc.LAB/NAME`)
+---@field devices? (string|{ type: "c"|"b"|"a", major?: integer|"*", minor?: integer|"*", access?: string })[] devices allowed on top of the defaults (null, zero, full, random, urandom, tty, ptmx, pts); a path also puts the node inside
 ---@field idmap? { uid: integer, gid?: integer, count?: integer } user namespace: ids 0..count-1 inside are uid.. and gid.. outside (gid defaults to uid, count to 65536); root inside is unprivileged outside
 
 ---A lab: a named set of containers whose every kernel object is journaled under /run/luxc/NAME.
@@ -248,6 +251,20 @@ function Container:info() end
 ---Stops the container and removes everything it created; it can be started again.
 function Container:destroy() end
 
+---Changes the running container's limits, live (only the keys given).
+---@param limits luxc.Limits
+function Container:set_limits(limits) end
+
+---Resource use of the container's cgroup.
+---@return luxc.CgroupStats
+function Container:stats() end
+
+---Freezes every process of the container (cgroup freezer).
+function Container:freeze() end
+
+---Lets a frozen container run again.
+function Container:thaw() end
+
 ---A process started by `c:spawn`.
 ---@class luxc.Process
 local Process = {}
@@ -263,5 +280,85 @@ function Process:wait() end
 ---Sends a signal (default TERM) to the process and what it started.
 ---@param signal? string|integer
 function Process:kill(signal) end
+
+---Cgroups on v1, hybrid and v2 hosts, with one vocabulary of limits.
+---@class luxc.cgroup
+luxc.cgroup = {}
+
+---Limits, translated per hierarchy (v1 files or v2 files); sizes are bytes or strings like "256M".
+---@class luxc.Limits
+---@field memory? integer|string memory limit (v1 memory.limit_in_bytes, v2 memory.max)
+---@field memory_high? integer|string throttle point (v2 memory.high; v1 soft limit)
+---@field memory_swap? integer|string swap on top of memory
+---@field cpus? number CPUs as quota/period: 0.5 = half a CPU
+---@field cpu_weight? integer 1..10000 (v2 scale; v1 cpu.shares)
+---@field cpuset? { cpus?: string, mems?: string } e.g. { cpus = "0", mems = "0" }
+---@field pids? integer most tasks at once
+---@field io? table { weight = 100, ["8:0"] = { rbps = "10M", wbps = ..., riops = ..., wiops = ... } }
+---@field hugetlb? table<string,integer|string> e.g. { ["2MB"] = "64M" }
+---@field raw? table<string,string> files written as they are, e.g. { ["memory.swappiness"] = "0" }
+
+---What `:stats()` returns.
+---@class luxc.CgroupStats
+---@field memory { current: integer, peak: integer, max?: integer, oom_kills: integer }
+---@field cpu { usage_usec: integer, throttled_usec: integer }
+---@field pids { current: integer, max?: integer }
+---@field io { rbytes: integer, wbytes: integer, rios: integer, wios: integer }
+
+---The host's cgroup mode and hierarchies.
+---@return "v1"|"hybrid"|"v2" mode
+---@return { mode: string, v1: { mountpoint: string, controllers: string[] }[], unified?: { mountpoint: string, controllers: string[] } } layout
+---Example: `local mode, layout = luxc.cgroup.mode()`
+function luxc.cgroup.mode() end
+
+---Creates a cgroup (in every hierarchy; missing parents too), journaled in a lab (default: the script's own lab, named after the script), with limits.
+---@param path string relative to each hierarchy root, e.g. "batch/job1"
+---@param limits? luxc.Limits
+---@param opts? { lab?: luxc.Lab }
+---@return luxc.Cgroup
+---Example: `local cg = luxc.cgroup.create("jobs/a", { memory = "64M" }); luxc.host.exec{ "make", cgroup = cg }`
+function luxc.cgroup.create(path, limits, opts) end
+
+---A cgroup made by luxc.cgroup.create.
+---@class luxc.Cgroup
+---@field path string
+---@field lab luxc.Lab
+local Cgroup = {}
+
+---Changes limits, live (only the keys given).
+---@param limits luxc.Limits
+function Cgroup:set(limits) end
+
+---Resource use.
+---@return luxc.CgroupStats
+function Cgroup:stats() end
+
+---Memory event counters so far (compare two calls to see events as they happen).
+---@return { low: integer, high: integer, max: integer, oom: integer, oom_kill: integer }
+function Cgroup:events() end
+
+---Moves a process (not luxc itself) into the cgroup, as cgclassify does.
+---@param pid integer
+function Cgroup:add(pid) end
+
+---The pids in the cgroup.
+---@return integer[]
+function Cgroup:procs() end
+
+---Freezes every process in it.
+function Cgroup:freeze() end
+
+---Thaws it.
+function Cgroup:thaw() end
+
+---Whether it is frozen.
+---@return boolean
+function Cgroup:frozen() end
+
+---Kills every process in it (cgroup.kill where the kernel has it; else signals until empty).
+function Cgroup:kill() end
+
+---Kills what is left and removes it (and parents this lab made that are now unused).
+function Cgroup:destroy() end
 
 return luxc

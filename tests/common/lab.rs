@@ -71,6 +71,16 @@ pub fn assert_clean(lab: &str, stdout: &str) {
     assert!(!std::path::Path::new(&dir).exists(), "{dir} left behind");
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mountinfo.contains(&dir), "a mount under {dir} left behind");
+    // The lab's cgroup (luxc.LAB) in every hierarchy.
+    for h in std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let cg = h.path().join(format!("luxc.{lab}"));
+        assert!(!cg.exists(), "cgroup {} left behind", cg.display());
+    }
+    assert!(!std::path::Path::new(&format!("/sys/fs/cgroup/luxc.{lab}")).exists());
     let own = own_namespaces();
     let recorded: BTreeSet<u64> = stdout
         .lines()

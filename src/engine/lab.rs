@@ -160,6 +160,7 @@ impl Lab {
                 spec.name, self.name
             )));
         }
+        self.check_limits(&spec.limits)?;
         self.containers.push(Container {
             spec,
             pid1: None,

@@ -86,9 +86,10 @@ pub fn start(
     paths: &Paths,
     shared: &BTreeMap<Kind, Pid1>,
     cgroup_procs: Vec<PathBuf>,
+    cgroup_mounts: Vec<rootfs::CgroupMount>,
     journal: impl FnOnce(Pid1) -> Result<(), String>,
 ) -> Result<Pid1, String> {
-    let mut prepared = prepare(spec, paths)?;
+    let mut prepared = prepare(spec, paths, cgroup_mounts)?;
     let before_user = match spec.idmap {
         // Inside a user namespace the kernel will not overlay `/` (its
         // submounts are locked): mount the root first, as host root.
@@ -159,7 +160,11 @@ pub fn start(
     }
 }
 
-fn prepare(spec: &ContainerSpec, paths: &Paths) -> Result<Prepared, String> {
+fn prepare(
+    spec: &ContainerSpec,
+    paths: &Paths,
+    cgroups: Vec<rootfs::CgroupMount>,
+) -> Result<Prepared, String> {
     // Made here, as host root: inside a user namespace PID 1 could not create
     // them under the lab dir. Its writable layer belongs to its root.
     for d in [paths.upper(), paths.work(), paths.rootfs()] {
@@ -189,6 +194,13 @@ fn prepare(spec: &ContainerSpec, paths: &Paths) -> Result<Prepared, String> {
             .namespaces
             .contains(&Kind::Uts)
             .then(|| spec.hostname.clone()),
+        // Only with its own cgroup namespace does the container see its own
+        // cgroup (and not the host's tree) there.
+        cgroups: if spec.namespaces.contains(&Kind::Cgroup) {
+            cgroups
+        } else {
+            Vec::new()
+        },
     };
     let env = spec.base_env();
     let init = match &spec.init {

@@ -357,6 +357,79 @@ impl Lab {
         self.finish_if_empty()
     }
 
+    /// The cgroup filesystems the container sees at /sys/fs/cgroup. On a
+    /// pure v2 host a user-namespaced container gets its cgroup delegated:
+    /// the dir and the files that delegation needs belong to its root, and
+    /// cgroup2 is mounted writable, so it can make child cgroups.
+    fn cgroup_mounts(&mut self, name: &str) -> Result<Vec<crate::fs::rootfs::CgroupMount>> {
+        use crate::fs::rootfs::CgroupMount;
+        let layout = self.layout()?;
+        let spec = self.get(name)?.spec.clone();
+        let v2_only = layout.v1.is_empty();
+        let mut out = Vec::new();
+        for h in &layout.v1 {
+            let ctrls: Vec<&str> = h
+                .controllers
+                .iter()
+                .map(String::as_str)
+                .filter(|c| !c.starts_with("name="))
+                .collect();
+            if ctrls.is_empty() {
+                continue;
+            }
+            let subdir = h
+                .mountpoint
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| ctrls.join(","));
+            out.push(CgroupMount {
+                subdir,
+                fstype: "cgroup",
+                options: Some(ctrls.join(",")),
+                writable: false,
+            });
+        }
+        if let Some(u) = &layout.unified {
+            let delegate = v2_only && spec.idmap.is_some();
+            if let (true, Some(m)) = (delegate, spec.idmap) {
+                let cg = self.cgroup(name)?;
+                for dir in cg.dirs() {
+                    for f in [
+                        "",
+                        "cgroup.procs",
+                        "cgroup.subtree_control",
+                        "cgroup.threads",
+                    ] {
+                        let p = if f.is_empty() {
+                            dir.clone()
+                        } else {
+                            dir.join(f)
+                        };
+                        if p.exists() {
+                            std::os::unix::fs::chown(&p, Some(m.uid), Some(m.gid))
+                                .map_err(|e| LabError(format!("delegate {}: {e}", p.display())))?;
+                        }
+                    }
+                }
+            }
+            let subdir = if v2_only {
+                String::new()
+            } else {
+                u.mountpoint
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "unified".into())
+            };
+            out.push(CgroupMount {
+                subdir,
+                fstype: "cgroup2",
+                options: None,
+                writable: delegate,
+            });
+        }
+        Ok(out)
+    }
+
     /// The cgroup of a started container.
     pub fn cgroup(&mut self, name: &str) -> Result<Cgroup> {
         let path =
@@ -437,9 +510,10 @@ impl Lab {
             shared.insert(*kind, p);
         }
         let cgroup_procs = self.ensure_cgroup(name)?.procs_files();
+        let cgroup_mounts = self.cgroup_mounts(name)?;
         let journal = self.journal()?;
         let mut proc_id = None;
-        let started = container::start(&spec, &paths, &shared, cgroup_procs, |p| {
+        let started = container::start(&spec, &paths, &shared, cgroup_procs, cgroup_mounts, |p| {
             let obj = Object::Process {
                 pid: p.pid,
                 start_time: p.start_time,

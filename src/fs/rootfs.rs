@@ -86,6 +86,22 @@ pub struct RootfsSpec {
     pub readonly_paths: Vec<String>,
     /// Hostname to set (needs a uts namespace).
     pub hostname: Option<String>,
+    /// The cgroup filesystems to mount at /sys/fs/cgroup (seen through the
+    /// container's cgroup namespace: its own cgroup is the root).
+    pub cgroups: Vec<CgroupMount>,
+}
+
+/// One cgroup hierarchy mounted inside a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupMount {
+    /// Where, relative to /sys/fs/cgroup ("" for cgroup2 on a v2 host).
+    pub subdir: String,
+    /// "cgroup2", or "cgroup" with `options` naming the v1 controllers.
+    pub fstype: &'static str,
+    /// Mount options, e.g. "memory" or "cpu,cpuacct".
+    pub options: Option<String>,
+    /// Writable: only for a delegated cgroup (a user-namespaced container).
+    pub writable: bool,
 }
 
 /// One step of the plan.
@@ -169,6 +185,7 @@ pub fn plan(spec: &RootfsSpec) -> Vec<Step> {
         flags: NOSUID_NODEV_NOEXEC | MsFlags::MS_RDONLY,
         data: None,
     });
+    steps.extend(cgroup_steps(&at("sys/fs/cgroup"), &spec.cgroups));
     steps.extend(dev_steps(&at("dev"), spec.new_ipc));
     steps.push(Step::Mount {
         fstype: "tmpfs",
@@ -231,6 +248,39 @@ pub fn plan(spec: &RootfsSpec) -> Vec<Step> {
     }
     if let Some(h) = &spec.hostname {
         steps.push(Step::Hostname(h.clone()));
+    }
+    steps
+}
+
+/// /sys/fs/cgroup: cgroup2 directly (v2), or a tmpfs holding one mount per
+/// v1 hierarchy (v1, hybrid); read-only unless delegated.
+fn cgroup_steps(base: &Path, mounts: &[CgroupMount]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if mounts.iter().any(|m| !m.subdir.is_empty()) {
+        steps.push(Step::Mount {
+            fstype: "tmpfs",
+            target: base.to_path_buf(),
+            flags: NOSUID_NODEV_NOEXEC,
+            data: Some("mode=755".into()),
+        });
+    }
+    for m in mounts {
+        let target = if m.subdir.is_empty() {
+            base.to_path_buf()
+        } else {
+            base.join(&m.subdir)
+        };
+        steps.push(Step::Mkdir(target.clone()));
+        let mut flags = NOSUID_NODEV_NOEXEC;
+        if !m.writable {
+            flags |= MsFlags::MS_RDONLY;
+        }
+        steps.push(Step::Mount {
+            fstype: m.fstype,
+            target,
+            flags,
+            data: m.options.clone(),
+        });
     }
     steps
 }
@@ -378,7 +428,57 @@ mod tests {
             masked: MASKED.iter().map(|s| s.to_string()).collect(),
             readonly_paths: READONLY.iter().map(|s| s.to_string()).collect(),
             hostname: Some("a".into()),
+            cgroups: vec![
+                CgroupMount {
+                    subdir: "memory".into(),
+                    fstype: "cgroup",
+                    options: Some("memory".into()),
+                    writable: false,
+                },
+                CgroupMount {
+                    subdir: "unified".into(),
+                    fstype: "cgroup2",
+                    options: None,
+                    writable: false,
+                },
+            ],
         }
+    }
+
+    #[test]
+    fn cgroup_hierarchies_are_mounted_read_only_under_a_tmpfs() {
+        let steps = plan(&spec());
+        let base = Path::new("/s/c/rootfs/sys/fs/cgroup");
+        let tmpfs = index(
+            &steps,
+            |s| matches!(s, Step::Mount { fstype: "tmpfs", target, .. } if target == base),
+        );
+        let mem = index(
+            &steps,
+            |s| matches!(s, Step::Mount { fstype: "cgroup", data: Some(d), flags, .. } if d == "memory" && flags.contains(MsFlags::MS_RDONLY)),
+        );
+        let sys = index(&steps, |s| {
+            matches!(
+                s,
+                Step::Mount {
+                    fstype: "sysfs",
+                    ..
+                }
+            )
+        });
+        assert!(sys < tmpfs && tmpfs < mem);
+        let mut v2 = spec();
+        v2.cgroups = vec![CgroupMount {
+            subdir: String::new(),
+            fstype: "cgroup2",
+            options: None,
+            writable: true,
+        }];
+        let steps = plan(&v2);
+        assert!(!steps
+            .iter()
+            .any(|s| matches!(s, Step::Mount { fstype: "tmpfs", target, .. } if target == base)));
+        assert!(steps.iter().any(|s| matches!(s, Step::Mount { fstype: "cgroup2", flags, .. } if !flags.contains(MsFlags::MS_RDONLY))));
     }
 
     fn index(steps: &[Step], pred: impl Fn(&Step) -> bool) -> usize {

@@ -13,7 +13,9 @@ pub(super) fn items(host: &Host) -> Vec<Item> {
         Ok(layout) => layout,
         Err(why) => return undetected(why),
     };
-    let mut items = vec![mode(layout), v1(layout), unified(layout)];
+    let mut items = vec![mode(layout), v1(layout)];
+    items.extend(layout.v1.iter().map(hierarchy));
+    items.push(unified(layout));
     for name in ["memory", "cpu", "pids"] {
         let item = match layout.hierarchy_of(name) {
             Some(h) => Item::ok(SECTION, name, place(layout, h)),
@@ -80,6 +82,12 @@ fn v1(layout: &CgroupLayout) -> Item {
         );
     }
     Item::ok(SECTION, "v1 controllers", all.join(" "))
+}
+
+/// One line per v1 hierarchy: where it is mounted and what it carries.
+fn hierarchy(h: &Hierarchy) -> Item {
+    let name = format!("v1 {}", h.mountpoint.display());
+    Item::ok(SECTION, &name, h.controllers.join(" "))
 }
 
 fn unified(layout: &CgroupLayout) -> Item {

@@ -110,6 +110,8 @@ test("bad limits are refused at declaration", function()
     { { memory = "12Q" }, "expected a size like 64M" },
     { { cpus = 4096 }, "more than this host's" },
     { { cpuset = { cpus = "4000" } }, "cpuset" },
+    -- A controller neither host has: the message names the mode and it.
+    { { raw = { ["net_prio.ifpriomap"] = "lo 1" } }, "(" .. mode .. ") has no net_prio controller" },
   }
   for _, case in ipairs(cases) do
     local ok, err = pcall(lab.container, lab, { name = "bad", image = img, limits = case[1] })

@@ -57,6 +57,13 @@ fn json_report_is_valid_and_names_the_cgroup_mode() {
             report["cgroup"]["unified"]["mountpoint"],
             "/sys/fs/cgroup/unified"
         );
+        // Each hierarchy is reported with what it carries.
+        let items = report["items"].as_array().unwrap();
+        let mem = items
+            .iter()
+            .find(|i| i["name"] == "v1 /sys/fs/cgroup/memory")
+            .expect("a line for the memory hierarchy");
+        assert_eq!(mem["detail"], "memory");
     }
     let items = report["items"].as_array().unwrap();
     for name in [

@@ -4,7 +4,8 @@
 # Boots the kernel and initramfs that build.sh made in CACHE_DIR under QEMU and
 # runs PAYLOAD in the guest as root, then powers it off. PAYLOAD is a folder whose
 # executable `run` is started from inside its copy (/payload), its other files
-# beside it, or a single executable (it becomes /payload/run). Each FILE is copied
+# beside it (symlinks among them are followed), or a single executable (it becomes
+# /payload/run). Each FILE is copied
 # into /payload too, under its own name: e.g. the static luxc from scripts/vm/luxc.sh.
 #
 # The guest's serial console goes to stdout. Exits with the payload's exit status,
@@ -53,7 +54,9 @@ stage=$tmp/stage
 mkdir -p "$stage/payload" "$stage/etc/luxc-vm"
 chmod 755 "$stage/payload"
 if [ -d "$payload" ]; then
-  cp -a "$payload/." "$stage/payload/"
+  # Symlinks are followed: a payload may link to a file elsewhere in the tree
+  # (e.g. a Lua suite the host tests run too); the guest gets the file itself.
+  cp -RL --preserve=mode,timestamps "$payload/." "$stage/payload/"
 else
   install -m 755 "$payload" "$stage/payload/run"
 fi

@@ -165,6 +165,9 @@ pub struct Journal {
     next_id: u64,
     /// Bytes of a short write still at the end of the file, to cut before appending.
     torn: u64,
+    /// Objects intended and not yet removed, kept as records are written so
+    /// callers need not replay the file to know whether anything is left.
+    live: usize,
 }
 
 impl Journal {
@@ -259,6 +262,7 @@ impl Journal {
             file,
             next_id: replayed.next_id,
             torn: 0,
+            live: replayed.entries.iter().filter(|e| !e.removed).count(),
         };
         match replayed.tail {
             Tail::Clean => {}
@@ -294,6 +298,7 @@ impl Journal {
         let id = self.next_id;
         self.append(id, Op::Intend, Some(object))?;
         self.next_id += 1;
+        self.live += 1;
         Ok(id)
     }
 
@@ -306,7 +311,14 @@ impl Journal {
     /// Records that teardown removed the object of `id` (or found it gone).
     pub fn removed(&mut self, id: u64) -> Result<(), JournalError> {
         self.check_id(id)?;
-        self.append(id, Op::Removed, None)
+        self.append(id, Op::Removed, None)?;
+        self.live = self.live.saturating_sub(1);
+        Ok(())
+    }
+
+    /// How many objects are intended and not yet removed (no file read).
+    pub fn live(&self) -> usize {
+        self.live
     }
 
     /// Replays the journal file: every object in the order it was intended.

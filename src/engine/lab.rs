@@ -713,6 +713,11 @@ impl Lab {
         let Some(j) = self.journal.as_ref() else {
             return Ok(());
         };
+        // Replaying the journal costs a read of the whole file: only when
+        // little enough is left that it could be the end.
+        if j.live() > 1 {
+            return Ok(());
+        }
         let entries = j.entries().map_err(|e| LabError(e.to_string()))?;
         let left: Vec<_> = entries.iter().filter(|e| !e.removed).collect();
         // Only the lab's own cgroup left: no container uses it any more.

@@ -104,6 +104,19 @@ test("the container sees its own cgroup as the root", function()
   end
 end)
 
+test("on v2, a user-namespaced container can make child cgroups (delegation)", function()
+  if mode ~= "v2" then
+    print("# skipped: delegation needs a pure cgroup v2 host (this one is " .. mode .. ")")
+    return
+  end
+  local c = container("deleg", { idmap = { uid = 400000, count = 65536 } })
+  local r = c:exec{ "sh", "-c", "mkdir /sys/fs/cgroup/child && echo pids > /sys/fs/cgroup/cgroup.subtree_control; ls /sys/fs/cgroup/child" }
+  assert(r.code == 0, "delegated cgroup refused: " .. luxc.inspect(r))
+  local plain = container("nodeleg", {})
+  r = plain:exec{ "mkdir", "/sys/fs/cgroup/child" }
+  assert(r.code ~= 0, "a container without delegation changed its cgroup tree")
+end)
+
 test("bad limits are refused at declaration", function()
   local cases = {
     { { bogus = 1 }, "unknown option 'bogus'" },

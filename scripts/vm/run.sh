@@ -5,8 +5,8 @@
 # runs PAYLOAD in the guest as root, then powers it off. PAYLOAD is a folder whose
 # executable `run` is started from inside its copy (/payload), its other files
 # beside it (symlinks among them are followed), or a single executable (it becomes
-# /payload/run). Each FILE is copied
-# into /payload too, under its own name: e.g. the static luxc from scripts/vm/luxc.sh.
+# /payload/run). Each FILE is copied into /payload too, under its own name: e.g.
+# the static luxc from scripts/vm/luxc.sh.
 #
 # The guest's serial console goes to stdout. Exits with the payload's exit status,
 # or 125 when the guest never reported one (it hung past the timeout, panicked, or

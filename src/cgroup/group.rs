@@ -246,8 +246,12 @@ impl Cgroup {
 
     /// This group's directory in the hierarchy that carries `v1` (on v1) or `v2` (in
     /// cgroup2), with the version, whether or not it exists.
+    /// (A group opened with `open` may exist in some hierarchies only: where
+    /// its directory is missing, the controller counts as absent for it.)
     pub(super) fn dir_for(&self, v1: &str, v2: &str) -> Option<(Version, PathBuf)> {
-        locate(&self.layout, v1, v2).map(|at| (at.version, at.dir(&self.root, &self.path)))
+        locate(&self.layout, v1, v2)
+            .map(|at| (at.version, at.dir(&self.root, &self.path)))
+            .filter(|(_, dir)| dir.is_dir())
     }
 
     /// This group's directory in the cgroup2 mount, if the host has one.

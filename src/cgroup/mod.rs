@@ -1,5 +1,13 @@
 //! Cgroups: which hierarchies the host mounts, and in which mode (v1, hybrid, v2);
 //! cgroup handles over all of them, limits translated per version, and stats.
+//!
+//! Why not cgroups-rs (a dependency since the foundation, for this): it picks
+//! v1 or v2 for the whole host, so on a hybrid host (v1 controllers plus a
+//! cgroup2 mount holding others, as here) it cannot put each controller where it
+//! lives; it has no BPF device filter for v2; and its v1 kill does not freeze
+//! first. luxc's own code is small, takes the filesystem root as a parameter
+//! (fixture tests) and chooses per controller. cgroups-rs stays available for
+//! later pieces it fits.
 
 pub mod devices;
 mod group;

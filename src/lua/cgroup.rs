@@ -16,6 +16,7 @@ pub fn register(lua: &Lua, luxc: &Table) -> mlua::Result<()> {
     let t = lua.create_table()?;
     t.set("mode", function(lua, "luxc.cgroup.mode", mode)?)?;
     t.set("create", function(lua, "luxc.cgroup.create", create)?)?;
+    t.set("open", function(lua, "luxc.cgroup.open", open)?)?;
     luxc.set("cgroup", t)?;
     let m = handle::methods(lua, "cgroup")?;
     m.set("set", function(lua, "cgroup:set", set)?)?;
@@ -96,6 +97,31 @@ fn create(lua: &Lua, args: Args) -> LuaResult<Table> {
     let lab_args = Args::single(args.func(), Value::Table(lab_t.clone()));
     let (_, lab) = lab_of(lua, &lab_args, 1)?;
     engine(&args, lab.0.borrow_mut().create_cgroup(&path, &limits))?;
+    handle::new(
+        lua,
+        "cgroup",
+        vec![
+            (
+                "path",
+                Value::String(lua.create_string(&path).map_err(lua_err(&args))?),
+            ),
+            ("lab", Value::Table(lab_t)),
+        ],
+    )
+    .map_err(lua_err(&args))
+}
+
+/// `luxc.cgroup.open(path)` → a handle on an existing cgroup (made by
+/// anyone). luxc reads and limits it but will not destroy it: it removes
+/// only what it made.
+fn open(lua: &Lua, args: Args) -> LuaResult<Table> {
+    args.at_most(1)?;
+    let path = args.string(1)?;
+    let layout =
+        cgroup::detect(Path::new("/")).map_err(|e| Failure::from_error(args.func(), &e))?;
+    Cgroup::open(Path::new("/"), &layout, &path)
+        .map_err(|e| Failure::from_error(args.func(), &e))?;
+    let lab_t = super::lab::default_lab(lua).map_err(lua_err(&args))?;
     handle::new(
         lua,
         "cgroup",

@@ -319,7 +319,13 @@ function luxc.cgroup.mode() end
 ---Example: `local cg = luxc.cgroup.create("jobs/a", { memory = "64M" }); luxc.host.exec{ "make", cgroup = cg }`
 function luxc.cgroup.create(path, limits, opts) end
 
----A cgroup made by luxc.cgroup.create.
+---A handle on an existing cgroup (cgget/cgset/cgclassify style); luxc will not destroy what it did not make.
+---@param path string relative to each hierarchy root
+---@return luxc.Cgroup
+---Example: `print(luxc.cgroup.open("system.slice").stats().memory.current)`
+function luxc.cgroup.open(path) end
+
+---A cgroup made by luxc.cgroup.create (or opened with luxc.cgroup.open).
 ---@class luxc.Cgroup
 ---@field path string
 ---@field lab luxc.Lab

@@ -652,3 +652,26 @@ l:down()
     canary.wait().unwrap();
     assert_clean(&lab, &out);
 }
+
+#[test]
+fn down_kills_exec_processes_even_without_a_pid_namespace() {
+    let lab = lab_name("nopidleak");
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+local a = l:container{ name = "a", image = luxc.image.busybox(), namespaces = { "mount", "uts" } }
+l:up()
+local p = a:spawn{ "sleep", "60" }
+-- The spawned process is a host pid here (no pid namespace); its cgroup is the container's.
+local cg = luxc.host.exec{ "cat", "/proc/" .. p:pid() .. "/cgroup" }.stdout
+assert(cg:find("luxc." .. LAB .. "/a", 1, true), cg)
+print("@spawned " .. p:pid())
+l:down()
+"#,
+    );
+    let pid = out.lines().find_map(|l| l.strip_prefix("@spawned ")).unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(stat.is_empty() || stat.contains(") Z "), "spawned process outlived lab:down(): {stat}");
+    assert_clean(&lab, &out);
+}

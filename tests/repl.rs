@@ -164,7 +164,8 @@ fn containers_from_the_repl_with_method_completion() {
     p.expect("\"a\\n\"");
     p.expect("> ");
     p.send("l:down().removed\r");
-    p.expect("\n3\r\n"); // the container's dir, its tmpfs, its PID 1
+    // The lab's cgroup, the container's dir, tmpfs, cgroup and PID 1.
+    p.expect("\n5\r\n");
     assert_eq!(p.quit(), 0);
     assert!(!std::path::Path::new(&format!("/run/luxc/{lab}")).exists());
 }

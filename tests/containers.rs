@@ -670,8 +670,14 @@ print("@spawned " .. p:pid())
 l:down()
 "#,
     );
-    let pid = out.lines().find_map(|l| l.strip_prefix("@spawned ")).unwrap();
+    let pid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("@spawned "))
+        .unwrap();
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    assert!(stat.is_empty() || stat.contains(") Z "), "spawned process outlived lab:down(): {stat}");
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "spawned process outlived lab:down(): {stat}"
+    );
     assert_clean(&lab, &out);
 }

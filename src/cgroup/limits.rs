@@ -43,7 +43,7 @@ pub struct Limits {
     pub io_devices: BTreeMap<String, IoLimit>,
     /// Huge page limits in bytes, keyed by page size as the kernel names it ("2MB", "1GB").
     pub hugetlb: BTreeMap<String, u64>,
-    /// Control files written as they are: "memory.oom_group" goes to the hierarchy of the
+    /// Control files written as they are: "memory.oom.group" goes to the hierarchy of the
     /// controller before the first '.', "memory/memory.swappiness" names a v1 hierarchy.
     pub raw: BTreeMap<String, String>,
 }
@@ -667,7 +667,7 @@ fn validate(l: &Limits) -> Result<(), CgroupError> {
         if bad_file || bad_controller {
             return Err(limit(
                 &format!("raw.{key}"),
-                "a raw key is a control file (\"memory.oom_group\") or \"controller/file\" \
+                "a raw key is a control file (\"memory.oom.group\") or \"controller/file\" \
                  (\"memory/memory.swappiness\")"
                     .to_owned(),
             ));

@@ -171,7 +171,7 @@ fn every_limit_on_v1() {
 fn every_limit_on_v2() {
     let dir = tempfile::tempdir().unwrap();
     let mut l = every_limit();
-    l.raw.insert("memory.oom_group".into(), "1".into());
+    l.raw.insert("memory.oom.group".into(), "1".into());
     l.raw.insert("cgroup.max.descendants".into(), "10".into());
     let writes = plan(&l, dir.path(), &v2_layout(), "luxc/a").unwrap();
     let g = "sys/fs/cgroup/luxc/a";
@@ -194,7 +194,7 @@ fn every_limit_on_v2() {
             ),
             (g, "hugetlb.2MB.max", "4194304"),
             (g, "cgroup.max.descendants", "10"),
-            (g, "memory.oom_group", "1"),
+            (g, "memory.oom.group", "1"),
         ])
     );
 }
@@ -209,7 +209,7 @@ fn hybrid_host_uses_v1_files_and_cgroup2_for_hugetlb() {
     };
     l.hugetlb.insert("1GB".into(), 1 << 30);
     l.raw.insert("cgroup.max.depth".into(), "2".into());
-    l.raw.insert("memory.oom_group".into(), "1".into());
+    l.raw.insert("memory.oom.group".into(), "1".into());
     let writes = plan(&l, dir.path(), &hybrid_layout(), "lab/x").unwrap();
     assert_eq!(
         rows(dir.path(), &writes),
@@ -228,7 +228,7 @@ fn hybrid_host_uses_v1_files_and_cgroup2_for_hugetlb() {
             ),
             ("sys/fs/cgroup/unified/lab/x", "cgroup.max.depth", "2"),
             // The memory controller is v1 here, so its raw files go there.
-            ("sys/fs/cgroup/memory/lab/x", "memory.oom_group", "1"),
+            ("sys/fs/cgroup/memory/lab/x", "memory.oom.group", "1"),
         ])
     );
 }

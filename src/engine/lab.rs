@@ -161,6 +161,7 @@ impl Lab {
             )));
         }
         self.check_limits(&spec.limits)?;
+        self.check_devices(&spec.devices)?;
         self.containers.push(Container {
             spec,
             pid1: None,
@@ -200,6 +201,26 @@ impl Lab {
         crate::cgroup::check(limits, cpus, &allowed_cpus, &allowed_mems).map_err(err)?;
         crate::cgroup::plan(limits, root, &layout, &format!("luxc.{}/check", self.name))
             .map_err(err)?;
+        Ok(())
+    }
+
+    /// Device grants this host can enforce: the v1 devices controller takes
+    /// only some shapes of rule list (v2's BPF program takes any).
+    fn check_devices(&mut self, grants: &[devices::DeviceRule]) -> Result<()> {
+        if grants.is_empty() {
+            return Ok(());
+        }
+        let layout = self.layout()?;
+        if layout
+            .v1
+            .iter()
+            .any(|h| h.controllers.iter().any(|c| c == "devices"))
+        {
+            let mut rules = devices::default_allowed();
+            rules.extend(grants.iter().cloned());
+            devices::v1_plan(&rules)
+                .map_err(|e| LabError(format!("devices: {}", crate::error::chain(&e))))?;
+        }
         Ok(())
     }
 
@@ -603,6 +624,7 @@ impl Lab {
                 )))
             }
         };
+        self.refuse_frozen(name, "exec")?;
         let procs = self.procs_files(name);
         container::exec(&c.spec, pid1, procs, req)
             .map_err(|e| LabError(format!("exec: container '{name}': {e}")))
@@ -612,9 +634,30 @@ impl Lab {
     pub fn enter_spec(&self, name: &str, req: &ExecRequest) -> Result<crate::process::ExecSpec> {
         let c = self.get(name)?;
         let pid1 = self.running(name, "spawn")?;
+        self.refuse_frozen(name, "spawn")?;
         let procs = self.procs_files(name);
         container::enter_spec(&c.spec, pid1, procs, req)
             .map_err(|e| LabError(format!("spawn: container '{name}': {e}")))
+    }
+
+    /// A process joining a frozen cgroup freezes before it can exec, and
+    /// would hang the caller: refuse clearly instead.
+    fn refuse_frozen(&self, name: &str, what: &str) -> Result<()> {
+        let (Ok(c), Some(layout)) = (self.get(name), self.layout.as_ref()) else {
+            return Ok(());
+        };
+        let frozen = c
+            .cgroup
+            .as_ref()
+            .and_then(|p| Cgroup::open(Path::new("/"), layout, p).ok())
+            .and_then(|cg| cg.frozen().ok())
+            .unwrap_or(false);
+        if frozen {
+            return Err(LabError(format!(
+                "{what}: container '{name}' is frozen (c:thaw() first)"
+            )));
+        }
+        Ok(())
     }
 
     /// The cgroup.procs files of a container's cgroup (empty when it has none).

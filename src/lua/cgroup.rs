@@ -121,27 +121,19 @@ fn open(lua: &Lua, args: Args) -> LuaResult<Table> {
         cgroup::detect(Path::new("/")).map_err(|e| Failure::from_error(args.func(), &e))?;
     Cgroup::open(Path::new("/"), &layout, &path)
         .map_err(|e| Failure::from_error(args.func(), &e))?;
-    let lab_t = super::lab::default_lab(lua).map_err(lua_err(&args))?;
-    handle::new(
-        lua,
-        "cgroup",
-        vec![
-            (
-                "path",
-                Value::String(lua.create_string(&path).map_err(lua_err(&args))?),
-            ),
-            ("lab", Value::Table(lab_t)),
-        ],
-    )
-    .map_err(lua_err(&args))
+    // No lab: luxc did not make it, so no lab will remove it.
+    let path_v = Value::String(lua.create_string(&path).map_err(lua_err(&args))?);
+    handle::new(lua, "cgroup", vec![("path", path_v)]).map_err(lua_err(&args))
 }
 
-/// The cgroup behind `self`, and its lab.
-fn this(lua: &Lua, args: &Args) -> LuaResult<(Cgroup, LabRef, String)> {
+/// The cgroup behind `self`, and the lab that made it (None: opened).
+fn this(lua: &Lua, args: &Args) -> LuaResult<(Cgroup, Option<LabRef>, String)> {
     let t = handle::check(lua, args, 1, "cgroup", "a cgroup")?;
     let path: String = t.raw_get("path").map_err(lua_err(args))?;
-    let lab_t: Table = t.raw_get("lab").map_err(lua_err(args))?;
-    let (_, lab) = lab_of(lua, &Args::single(args.func(), Value::Table(lab_t)), 1)?;
+    let lab = match t.raw_get::<Option<Table>>("lab").map_err(lua_err(args))? {
+        Some(lab_t) => Some(lab_of(lua, &Args::single(args.func(), Value::Table(lab_t)), 1)?.1),
+        None => None,
+    };
     let layout =
         cgroup::detect(Path::new("/")).map_err(|e| Failure::from_error(args.func(), &e))?;
     let cg = Cgroup::open(Path::new("/"), &layout, &path)
@@ -164,7 +156,9 @@ fn set(lua: &Lua, args: Args) -> LuaResult<()> {
     args.at_most(2)?;
     let (cg, lab, _) = this(lua, &args)?;
     let limits = super::limits::parse(args.func(), args.table(2, "a table of limits")?)?;
-    engine(&args, lab.0.borrow_mut().check_limits(&limits))?;
+    if let Some(lab) = lab {
+        engine(&args, lab.0.borrow_mut().check_limits(&limits))?;
+    }
     cg.set(&limits)
         .map_err(|e| Failure::from_error(args.func(), &e))
 }
@@ -229,12 +223,25 @@ fn frozen(lua: &Lua, args: Args) -> LuaResult<bool> {
 fn destroy(lua: &Lua, args: Args) -> LuaResult<()> {
     args.at_most(1)?;
     let (_, lab, path) = this(lua, &args)?;
+    let Some(lab) = lab else {
+        return Err(Failure::new(
+            args.func(),
+            format!(
+                "cgroup {path} was opened, not created by luxc: luxc removes only what it made"
+            ),
+        ));
+    };
     let mut lab = lab.0.borrow_mut();
     engine(&args, lab.destroy_cgroup(&path))
 }
 
 /// The cgroup.procs files of the cgroup handle `v` (for `cgroup = cg`).
 pub fn procs_files_of(lua: &Lua, args: &Args, v: Value) -> LuaResult<Vec<std::path::PathBuf>> {
-    let (cg, _, _) = this(lua, &Args::single(args.func(), v))?;
+    let (cg, _, path) = this(lua, &Args::single(args.func(), v))?;
+    // A process joining a frozen group freezes before it can exec.
+    if cg.frozen().unwrap_or(false) {
+        let msg = format!("field 'cgroup': cgroup {path} is frozen (thaw it first)");
+        return Err(Failure::new(args.func(), msg));
+    }
     Ok(cg.procs_files())
 }

@@ -403,10 +403,11 @@ fn devices(
                     Some("b") => 'b',
                     Some("a") => 'a',
                     other => {
+                        let got = other.map_or("nil".to_string(), |t| format!("\"{t}\""));
                         return Err(o.fail(
                             &format!("{key}.type"),
-                            format!("expected \"c\", \"b\" or \"a\", got {other:?}"),
-                        ))
+                            format!("expected \"c\", \"b\" or \"a\", got {got}"),
+                        ));
                     }
                 };
                 let num = |k: &str| -> LuaResult<Option<u32>> {

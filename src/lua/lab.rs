@@ -222,6 +222,9 @@ pub fn default_lab(lua: &Lua) -> mlua::Result<Table> {
         .and_then(|s| Path::new(s).file_stem())
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "luxc".into());
+    // Suffixed, so a script that names its own lab after its file (demo.lua
+    // with luxc.lab("demo")) does not collide with it.
+    let stem: String = stem.chars().take(24).collect::<String>() + "-default";
     let mut name: String = stem
         .chars()
         .map(|c| {

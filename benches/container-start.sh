@@ -28,8 +28,10 @@
 #     (`unshare --mount --propagation private`) in which /sys/fs/cgroup is an
 #     empty tmpfs.  There crun sees no hierarchy and, with
 #     --cgroup-manager=disabled, creates no cgroup; LXC finds no hierarchy
-#     and runs without cgroups; luxc, bwrap and unshare never use any.  The
-#     host's cgroups are untouched.
+#     and runs without cgroups; bwrap and unshare never use any.  luxc puts
+#     each container in a cgroup of its own (luxc.LAB/NAME, with device
+#     rules), so its rows run in a private mount namespace that keeps the
+#     host's cgroup tree: luxc does that cgroup work, the others do none.
 #   - luxc runs on its cached busybox image (luxc.image.busybox(), the
 #     overlay lower layer).  The other tools run on a private copy of that
 #     directory (cp -a), because lxc-execute writes into its rootfs (it
@@ -165,9 +167,12 @@ cp -a "$image" "$rootfs"
 
 # Run a command in a private mount namespace where /sys/fs/cgroup is an empty
 # tmpfs (see the header); extra "tmpfs:DIR" arguments before "--" mount more
-# tmpfs (the diagnostic row puts /run/luxc on one).
+# tmpfs (the diagnostic row puts /run/luxc on one). luxc's rows run with
+# LUXC_ROWS_KEEP_CGROUPS: luxc puts every container in a cgroup of its own
+# (since cgroups landed), so it needs the host's real cgroup tree.
 in_ns() {
     local mounts=("/sys/fs/cgroup")
+    if [ "${KEEP_CGROUPS:-0}" = 1 ]; then mounts=(); fi
     while [ "$1" != "--" ]; do mounts+=("${1#tmpfs:}"); shift; done
     shift
     unshare --mount --propagation private -- /bin/sh -c '
@@ -235,8 +240,8 @@ if check lxc-execute "$lxc_cmd"; then
 else
     lxc_note="lxc-execute failed here: $(tr '\n' ' ' <"$tmp/check.out" | cut -c1-300)"
 fi
-check "luxc -e" "$luxc_cmd" || die "luxc failed to run one container"
-add "luxc -e" "$luxc_cmd"
+KEEP_CGROUPS=1 check "luxc -e" "$luxc_cmd" || die "luxc failed to run one container"
+luxc_hf_args=(-n "luxc -e" "$luxc_cmd")
 
 # --- machine context ----------------------------------------------------------
 
@@ -298,14 +303,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
     say "container-start: round $r/$ROUNDS: hyperfine -N --warmup $WARMUP --runs $RUNS (${names[*]})"
     in_ns -- hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" \
         --export-json "$tmp/per-process.$r.json" "${hf_args[@]}" >&2
+    say "container-start: round $r/$ROUNDS: luxc -e (with the host's cgroups)"
+    KEEP_CGROUPS=1 in_ns -- hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" \
+        --export-json "$tmp/per-process.$r-luxc.json" "${luxc_hf_args[@]}" >&2
 
     say "container-start: round $r/$ROUNDS: Lua loop, $LOOP_N containers per run, 1 warm-up + $LOOP_RUNS runs"
-    in_ns -- hyperfine -N --style basic --warmup 1 --runs "$LOOP_RUNS" \
+    KEEP_CGROUPS=1 in_ns -- hyperfine -N --style basic --warmup 1 --runs "$LOOP_RUNS" \
         --export-json "$tmp/loop.$r.json" -n "luxc Lua loop" "$loop_cmd" >&2
 
     if [ "$DIAG" = 1 ]; then
         say "container-start: round $r/$ROUNDS: diagnostic: luxc -e with /run/luxc on a tmpfs"
-        in_ns tmpfs:/run/luxc -- hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" \
+        KEEP_CGROUPS=1 in_ns tmpfs:/run/luxc -- hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" \
             --export-json "$tmp/diag-tmpfs.$r.json" -n "luxc -e, /run/luxc on tmpfs" "$diag_tmpfs_cmd" >&2
     fi
 done

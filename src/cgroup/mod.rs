@@ -17,7 +17,7 @@ mod stats;
 
 pub use group::Cgroup;
 pub use limits::{check, plan, IoLimit, Limits, Write};
-pub use mode::{detect, CgroupLayout, CgroupMode, Hierarchy};
+pub use mode::{detect, unescape as unescape_mountinfo, CgroupLayout, CgroupMode, Hierarchy};
 pub use stats::{CpuStats, IoStats, MemoryEvents, MemoryStats, PidsStats, Stats};
 
 use std::path::PathBuf;

@@ -152,7 +152,9 @@ fn parse_mountinfo(path: &Path, text: &str) -> Result<Vec<Mount>, CgroupError> {
 
 /// Undoes the kernel's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134`
 /// backslash) so paths with those bytes can be opened.
-fn unescape(field: &str) -> PathBuf {
+/// Decodes mountinfo's octal escapes (`\040` for a space) in a path field;
+/// also used by teardown, which reads mountinfo too.
+pub fn unescape(field: &str) -> PathBuf {
     let bytes = field.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

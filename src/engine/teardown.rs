@@ -196,7 +196,7 @@ impl HostRemover {
         let mut points: Vec<PathBuf> = text
             .lines()
             .filter_map(|line| line.split(' ').nth(4))
-            .map(unescape_mountinfo)
+            .map(crate::cgroup::unescape_mountinfo)
             .filter(|point| point.starts_with(dir))
             .collect();
         points.sort_by_key(|point| std::cmp::Reverse(point.components().count()));
@@ -329,31 +329,6 @@ fn locate(path: &Path, root: &Path) -> Result<Place, String> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Place::Gone),
         Err(e) => Err(format!("stat {}: {e}", real.display())),
     }
-}
-
-/// Undoes mountinfo's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134`
-/// backslash).
-fn unescape_mountinfo(field: &str) -> PathBuf {
-    use std::os::unix::ffi::OsStringExt;
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes
-            .get(i + 1..i + 4)
-            .filter(|d| d[0] <= b'3' && d.iter().all(|b| (b'0'..=b'7').contains(b)));
-        match octal {
-            Some(d) if bytes[i] == b'\\' => {
-                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
-                i += 4;
-            }
-            _ => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    PathBuf::from(std::ffi::OsString::from_vec(out))
 }
 
 /// What teardown needs from /proc/PID/stat.

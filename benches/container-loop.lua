@@ -2,8 +2,8 @@
 --   luxc benches/container-loop.lua LAB N
 -- Starts N containers one after the other in lab LAB, each from the busybox
 -- image with the mount, pid, uts, ipc and net namespaces and /bin/true as
--- PID 1; waits for each to exit (c:wait, a pidfd), destroys it, then takes
--- the lab down.
+-- PID 1, in a cgroup with a 64M memory limit; waits for each to exit
+-- (c:wait, a pidfd), destroys it, then takes the lab down.
 -- luxc has no clock API, so the harness times the whole run from outside
 -- and divides by N.
 local lab_name = assert(arg[1], "usage: container-loop.lua LAB N")
@@ -18,6 +18,7 @@ local ok, err = pcall(function()
       image = img,
       namespaces = { "mount", "pid", "uts", "ipc", "net" },
       init = { "/bin/true" },
+      limits = { memory = "64M" },
     }
     c:start() -- returns once PID 1 has exec'd /bin/true
     -- The timeout only keeps a broken run from hanging the harness.

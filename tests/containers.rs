@@ -681,3 +681,28 @@ l:down()
     );
     assert_clean(&lab, &out);
 }
+
+/// Destroying the last container keeps the lab open while the script holds it
+/// (a loop of start/destroy does not remake the lab each time); when the
+/// script ends, a lab with nothing left in it is finished: no dir, journal
+/// or cgroup remains.
+#[test]
+fn a_lab_emptied_by_destroy_stays_open_until_the_script_ends() {
+    let lab = lab_name("empty");
+    let out = ok(
+        &lab,
+        r#"
+local l = luxc.lab(LAB)
+for i = 1, 3 do
+  -- PID 1 lives long enough for record() to read its namespaces.
+  local c = l:container{ name = "c" .. i, image = luxc.image.busybox(), init = { "sleep", "0.1" } }
+  c:start()
+  record(c)
+  assert(c:wait{ timeout = 10 })
+  c:destroy()
+  assert(io.open("/run/luxc/" .. LAB .. "/journal"), "the lab was closed by destroy")
+end
+"#,
+    );
+    assert_clean(&lab, &out);
+}

@@ -74,7 +74,12 @@ pub fn detect(root: &Path) -> Result<CgroupLayout, CgroupError> {
     let known = known_controllers(root)?;
     let mut v1: Vec<Hierarchy> = Vec::new();
     let mut unified: Option<Hierarchy> = None;
-    for mount in mounts {
+    let visible: Vec<Mount> = (0..mounts.len())
+        .filter(|&i| mounts[i].fstype == "cgroup" || mounts[i].fstype == "cgroup2")
+        .filter(|&i| !shadowed(i, &mounts))
+        .map(|i| mounts[i].clone())
+        .collect();
+    for mount in visible {
         match mount.fstype.as_str() {
             "cgroup" => {
                 let controllers = mount
@@ -114,8 +119,36 @@ pub fn detect(root: &Path) -> Result<CgroupLayout, CgroupError> {
     Ok(CgroupLayout { mode, v1, unified })
 }
 
+/// Whether a later mount hides `mounts[index]`: mountinfo still lists a mount that
+/// another was mounted over (a tmpfs over /sys/fs/cgroup in a private mount namespace,
+/// say), and such a hierarchy cannot be reached by its path. It is hidden when a mount
+/// listed after it (mountinfo lists a namespace's mounts in the order they were made)
+/// sits at its mountpoint or above it without being one of its ancestors (which it
+/// was mounted on); a mount stacked at the very same point counts too.
+fn shadowed(index: usize, mounts: &[Mount]) -> bool {
+    let m = &mounts[index];
+    let mut ancestors = Vec::new();
+    let mut parent = m.parent_id;
+    while let Some(p) = mounts
+        .iter()
+        .find(|x| x.id == parent && x.id != x.parent_id)
+    {
+        if ancestors.contains(&p.id) {
+            break; // a malformed file; cycles are not worth more than stopping
+        }
+        ancestors.push(p.id);
+        parent = p.parent_id;
+    }
+    mounts[index + 1..]
+        .iter()
+        .any(|n| !ancestors.contains(&n.id) && m.mountpoint.starts_with(&n.mountpoint))
+}
+
 /// The fields of one mountinfo line that cgroup detection needs.
+#[derive(Clone)]
 struct Mount {
+    id: u64,
+    parent_id: u64,
     mountpoint: PathBuf,
     fstype: String,
     super_options: String,
@@ -137,7 +170,10 @@ fn parse_mountinfo(path: &Path, text: &str) -> Result<Vec<Mount>, CgroupError> {
         let fstype = fields
             .get(sep + 1)
             .ok_or_else(|| error("no filesystem type"))?;
+        let number = |i: usize| fields[i].parse::<u64>().map_err(|_| error("bad mount id"));
         Ok(Mount {
+            id: number(0)?,
+            parent_id: number(1)?,
             mountpoint: unescape(fields[4]),
             fstype: (*fstype).to_owned(),
             super_options: fields.get(sep + 3).copied().unwrap_or("").to_owned(),

@@ -161,3 +161,45 @@ fn this_host_is_hybrid() {
     let unified = layout.unified.as_ref().unwrap();
     assert_eq!(unified.mountpoint, Path::new("/sys/fs/cgroup/unified"));
 }
+
+/// A private mount namespace that hid the host's tree under a fresh tmpfs and mounted
+/// only the cpu hierarchy again: mountinfo still lists the hidden mounts.
+#[test]
+fn hierarchies_hidden_by_a_later_mount_are_ignored() {
+    let info = format!(
+        "{HYBRID}\
+50 23 0:60 / /sys/fs/cgroup rw,relatime - tmpfs cgroup rw,mode=755
+51 50 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+"
+    );
+    let dir = tree(&info, Some(PROC_CGROUPS), &[]);
+    let layout = detect(dir.path()).unwrap();
+    assert_eq!(layout.mode, CgroupMode::V1);
+    assert!(layout.unified.is_none(), "{layout:?}");
+    assert_eq!(layout.v1.len(), 1, "{layout:?}");
+    assert_eq!(names(&layout.v1[0]), "cpu");
+    assert_eq!(layout.hierarchy_of("memory"), None);
+}
+
+/// A mount stacked on the very mountpoint of a hierarchy hides it too; a mount below
+/// a hierarchy's mountpoint (its child) does not.
+#[test]
+fn stacked_mounts_hide_and_child_mounts_do_not() {
+    let info = format!(
+        "{HYBRID}\
+60 35 0:70 / /sys/fs/cgroup/memory rw,relatime - tmpfs none rw
+61 36 0:71 / /sys/fs/cgroup/pids/sub rw,relatime - tmpfs none rw
+"
+    );
+    let list = "hugetlb\n";
+    let dir = tree(
+        &info,
+        Some(PROC_CGROUPS),
+        &[("sys/fs/cgroup/unified", list)],
+    );
+    let layout = detect(dir.path()).unwrap();
+    assert_eq!(layout.mode, CgroupMode::Hybrid);
+    assert_eq!(layout.hierarchy_of("memory"), None, "{layout:?}");
+    assert!(layout.hierarchy_of("pids").is_some(), "{layout:?}");
+    assert!(layout.hierarchy_of("cpu").is_some());
+}

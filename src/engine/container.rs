@@ -238,21 +238,31 @@ fn env_cstrings(env: &BTreeMap<String, String>) -> Result<Vec<CString>, String> 
     )
 }
 
-/// PID 1 of the new container: wait for go, build the root, lock down, then
-/// become the reaper or exec the init command. Never returns.
+/// PID 1 of the new container: build the root up to the cgroup mounts, wait
+/// for go (luxc has journaled it and moved it into its cgroup meanwhile),
+/// finish the root, lock down, then become the reaper or exec the init
+/// command. Never returns.
 fn pid1(mut hs: Handshake, p: Prepared) -> std::convert::Infallible {
     let die = |hs: &mut Handshake, msg: &str| -> ! {
         hs.fail(msg);
         unsafe { nix::libc::_exit(1) }
     };
-    if !hs.wait_go() {
-        unsafe { nix::libc::_exit(1) }
-    }
     if let Err(e) = stdio_to(&p.log) {
         die(&mut hs, &format!("stdio: {e}"));
     }
     reset_signals();
-    if let Err(e) = rootfs::apply(&p.steps) {
+    // Only inside its own mount namespace, which ends with it if luxc never
+    // says go: nothing of this outlives a failed start.
+    let (before, after) = rootfs::split_at_cgroup(p.steps);
+    if let Err(e) = rootfs::apply(&before) {
+        die(&mut hs, &crate::error::chain(&e));
+    }
+    match hs.wait_go() {
+        Ok(spawn::Go::Go) => {}
+        Ok(spawn::Go::Gone) => unsafe { nix::libc::_exit(1) },
+        Err(e) => die(&mut hs, &e),
+    }
+    if let Err(e) = rootfs::apply(&after) {
         die(&mut hs, &crate::error::chain(&e));
     }
     if p.new_net {

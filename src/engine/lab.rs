@@ -84,6 +84,17 @@ pub struct Lab {
     cgroups: Vec<(String, u64)>,
 }
 
+/// A lab left with nothing but its own cgroup (every container destroyed)
+/// is finished when the process lets go of it; one with live objects stays
+/// up for `luxc down`.
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Err(e) = self.finish_if_empty() {
+            tracing::warn!(lab = %self.name, "closing the lab: {}", e.0);
+        }
+    }
+}
+
 impl Lab {
     /// A new lab; nothing is created until a container starts. Fails when a
     /// lab of that name is already up (its journal exists).
@@ -567,6 +578,8 @@ impl Lab {
                     let _ = self.destroy(done);
                 }
                 let _ = self.destroy(&name);
+                // A lab this call opened leaves no trace (not even a journal).
+                let _ = self.finish_if_empty();
                 return Err(LabError(format!("up: {}", e.0)));
             }
             started.push(name);
@@ -744,14 +757,20 @@ impl Lab {
             }
         }
         self.get_mut(name)?.pid1 = None;
-        if let Some(e) = first_err {
-            return Err(LabError(e));
+        match first_err {
+            Some(e) => Err(LabError(e)),
+            // The lab stays open (its dir, journal and cgroup) while this
+            // process holds it, even with no container left: a script that
+            // starts and destroys containers in a loop would otherwise make
+            // and remove the whole lab each time. Drop (or `down`) ends it.
+            None => Ok(()),
         }
-        self.finish_if_empty()
     }
 
-    /// When nothing the journal lists is left (e.g. after a failed `up` or the
-    /// last destroy), removes the journal, so the lab name is free again.
+    /// When nothing the journal lists is left but the lab's own cgroup (e.g.
+    /// after a failed `up`, or when the process lets go of a lab whose
+    /// containers were all destroyed), removes it and the journal, so the lab
+    /// name is free again.
     fn finish_if_empty(&mut self) -> Result<()> {
         let Some(j) = self.journal.as_ref() else {
             return Ok(());

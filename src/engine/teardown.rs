@@ -110,6 +110,9 @@ pub struct HostRemover {
     pub lab_dir: PathBuf,
     /// Where proc is mounted, normally "/proc".
     pub proc_root: PathBuf,
+    /// The host's cgroup layout, read at the first cgroup removed (a lab
+    /// has two or more; mountinfo need not be parsed for each).
+    layout: Option<crate::cgroup::CgroupLayout>,
 }
 
 impl HostRemover {
@@ -118,6 +121,7 @@ impl HostRemover {
         HostRemover {
             lab_dir: lab_dir.into(),
             proc_root: PathBuf::from("/proc"),
+            layout: None,
         }
     }
 
@@ -270,17 +274,31 @@ impl Remover for HostRemover {
             Object::Dir { path } => self.remove_dir(path),
             Object::Mount { path } => self.remove_mount(path),
             Object::File { path } => self.remove_file(path),
-            Object::Cgroup { path } => remove_cgroup(path),
+            Object::Cgroup { path } => self.remove_cgroup(path),
         }
     }
 }
 
-/// Kills what is left in a journaled cgroup and removes it from every
-/// hierarchy; a cgroup that is gone already is fine.
-fn remove_cgroup(path: &str) -> Result<(), String> {
-    let root = Path::new("/");
-    let layout = crate::cgroup::detect(root).map_err(|e| crate::error::chain(&e))?;
-    match crate::cgroup::Cgroup::open(root, &layout, path) {
+impl HostRemover {
+    /// Kills what is left in a journaled cgroup and removes it from every
+    /// hierarchy; a cgroup that is gone already is fine.
+    fn remove_cgroup(&mut self, path: &str) -> Result<(), String> {
+        let root = Path::new("/");
+        if self.layout.is_none() {
+            let layout = crate::cgroup::detect(root).map_err(|e| crate::error::chain(&e))?;
+            self.layout = Some(layout);
+        }
+        let layout = self.layout.as_ref().expect("set above");
+        remove_cgroup(root, layout, path)
+    }
+}
+
+fn remove_cgroup(
+    root: &Path,
+    layout: &crate::cgroup::CgroupLayout,
+    path: &str,
+) -> Result<(), String> {
+    match crate::cgroup::Cgroup::open(root, layout, path) {
         Ok(cg) => cg.destroy().map_err(|e| crate::error::chain(&e)),
         Err(crate::cgroup::CgroupError::NotFound { .. }) => Ok(()),
         Err(e) => Err(crate::error::chain(&e)),

@@ -148,6 +148,11 @@ pub enum Step {
     RootReadonly,
     /// Set the hostname.
     Hostname(String),
+    /// Nothing to mount: the point where the steps that need the process in
+    /// its cgroup start (the cgroup mounts, which show the cgroup namespace
+    /// made there). The steps before it can run while luxc moves the
+    /// process into its cgroup; see `split_at_cgroup`.
+    InCgroup,
 }
 
 const NOSUID_NODEV_NOEXEC: MsFlags = MsFlags::MS_NOSUID
@@ -185,7 +190,6 @@ pub fn plan(spec: &RootfsSpec) -> Vec<Step> {
         flags: NOSUID_NODEV_NOEXEC | MsFlags::MS_RDONLY,
         data: None,
     });
-    steps.extend(cgroup_steps(&at("sys/fs/cgroup"), &spec.cgroups));
     steps.extend(dev_steps(&at("dev"), spec.new_ipc));
     steps.push(Step::Mount {
         fstype: "tmpfs",
@@ -199,6 +203,10 @@ pub fn plan(spec: &RootfsSpec) -> Vec<Step> {
         flags: MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
         data: Some("mode=755".into()),
     });
+    // As late as possible (more to overlap with the move into the cgroup),
+    // but before the user's mounts, which may go under /sys/fs/cgroup.
+    steps.push(Step::InCgroup);
+    steps.extend(cgroup_steps(&at("sys/fs/cgroup"), &spec.cgroups));
     for user in &spec.mounts {
         let target = at(user.target());
         match user {
@@ -352,8 +360,21 @@ pub fn apply(steps: &[Step]) -> Result<(), FsError> {
     Ok(())
 }
 
+/// Splits a plan at its `InCgroup` step: what can run before the process is
+/// in its cgroup, and the rest (starting with `InCgroup`; empty when the plan
+/// has none).
+pub fn split_at_cgroup(mut steps: Vec<Step>) -> (Vec<Step>, Vec<Step>) {
+    let at = steps
+        .iter()
+        .position(|s| *s == Step::InCgroup)
+        .unwrap_or(steps.len());
+    let rest = steps.split_off(at);
+    (steps, rest)
+}
+
 fn run(step: &Step) -> Result<(), FsError> {
     match step {
+        Step::InCgroup => Ok(()),
         Step::Private => mount::make_private_recursive(),
         Step::Overlay {
             lower,
@@ -483,6 +504,47 @@ mod tests {
 
     fn index(steps: &[Step], pred: impl Fn(&Step) -> bool) -> usize {
         steps.iter().position(pred).expect("step present")
+    }
+
+    /// The cgroup mounts come after the `InCgroup` point, and it after the
+    /// root, /proc and /dev (the work that overlaps the move into the
+    /// cgroup), before the user's mounts and pivot_root.
+    #[test]
+    fn cgroup_mounts_follow_the_in_cgroup_point() {
+        let steps = plan(&spec());
+        let point = index(&steps, |s| *s == Step::InCgroup);
+        let dev_pts = index(&steps, |s| {
+            matches!(
+                s,
+                Step::Mount {
+                    fstype: "devpts",
+                    ..
+                }
+            )
+        });
+        let first_cgroup = index(
+            &steps,
+            |s| matches!(s, Step::Mount { target, .. } if target.starts_with("/s/c/rootfs/sys/fs/cgroup")),
+        );
+        let data = index(
+            &steps,
+            |s| matches!(s, Step::Mount { target, .. } if target.ends_with("data")),
+        );
+        assert!(
+            dev_pts < point && point < first_cgroup && first_cgroup < data,
+            "{steps:#?}"
+        );
+        let n = steps.len();
+        let (before, after) = split_at_cgroup(steps);
+        assert_eq!((before.len(), after.len()), (point, n - point));
+        assert_eq!(after[0], Step::InCgroup);
+        assert!(!before.iter().any(|s| matches!(
+            s,
+            Step::Mount {
+                fstype: "cgroup" | "cgroup2",
+                ..
+            }
+        )));
     }
 
     #[test]

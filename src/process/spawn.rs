@@ -4,10 +4,19 @@
 //! that point (checked: a fork from a multi-threaded process may deadlock on
 //! locks other threads held). The tree: luxc → A (new session, unshares the
 //! namespaces) → B (PID 1 of the new pid namespace). A reports B's host pid
-//! and exits, so B outlives luxc and is adopted by the host's init. B waits
-//! for luxc's "go" (luxc journals B first), runs the setup closure, and
-//! reports: an empty pipe at close means success (the pipe is close-on-exec,
-//! so exec of the container's init closes it), any text is the error.
+//! and exits, so B outlives luxc and is adopted by the host's init. B runs
+//! the setup closure, which waits for luxc's "go" where it needs it (luxc
+//! journals B and moves it into its cgroup first), and reports: an empty pipe
+//! at close means success (the pipe is close-on-exec, so exec of the
+//! container's init closes it), any text is the error.
+//!
+//! Why luxc moves B into its cgroup, instead of A joining it before it
+//! forks: on cgroup v1 a move waits for an RCU grace period (the kernel's
+//! cgroup_threadgroup_rwsem, taken for writing), 1 to 15 ms on this kind of
+//! machine, longer than the rest of a container's start. Done by luxc while B
+//! builds its root filesystem, that wait overlaps useful work. B makes its
+//! cgroup namespace only after the move (the namespace is rooted at the
+//! cgroup its maker is in), just before it mounts /sys/fs/cgroup.
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -42,13 +51,32 @@ fn sys(step: &'static str) -> impl FnOnce(nix::Error) -> SpawnError {
 pub struct Handshake {
     from_parent: OwnedFd,
     to_parent: OwnedFd,
+    /// Make a cgroup namespace once in the cgroup (the Setup asked for one).
+    cgroup_ns: bool,
+}
+
+/// What PID 1 learns from waiting for luxc's go.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Go {
+    /// Journaled and in its cgroup (with its cgroup namespace, if asked).
+    Go,
+    /// luxc closed the pipe without go (it failed, or died): exit quietly.
+    Gone,
 }
 
 impl Handshake {
-    /// Waits for luxc's go; false when luxc died first (the pipe closed).
-    pub fn wait_go(&mut self) -> bool {
+    /// Waits for luxc's go, which comes once PID 1 is journaled and in its
+    /// cgroup; then makes the cgroup namespace if the Setup asked for one.
+    pub fn wait_go(&mut self) -> Result<Go, String> {
         let mut b = [0u8; 1];
-        matches!(nix::unistd::read(&self.from_parent, &mut b), Ok(1))
+        if !matches!(nix::unistd::read(&self.from_parent, &mut b), Ok(1)) {
+            return Ok(Go::Gone);
+        }
+        if self.cgroup_ns {
+            unshare(CloneFlags::CLONE_NEWCGROUP)
+                .map_err(|e| format!("unshare cgroup namespace: {e}"))?;
+        }
+        Ok(Go::Go)
     }
 
     /// Reports a setup error to luxc (then the child should exit).
@@ -78,18 +106,20 @@ impl Spawned {
     /// Lets the child start its setup, then waits for its report: Ok when
     /// the setup succeeded (pipe closed empty), Err with the child's message.
     pub fn go_and_wait(mut self) -> Result<(), String> {
-        if let Some(mut to) = self.to_child.take() {
-            to.write_all(b"g")
-                .map_err(|e| format!("start the container: {e}"))?;
-        }
+        // PID 1 may have failed (and said why) before its go: then the
+        // write fails and its report is the error to show.
+        let sent = match self.to_child.take() {
+            Some(mut to) => to.write_all(b"g"),
+            None => Ok(()),
+        };
         let mut report = String::new();
         self.from_child
             .read_to_string(&mut report)
             .map_err(|e| format!("read the container's setup report: {e}"))?;
-        if report.is_empty() {
-            Ok(())
-        } else {
-            Err(report)
+        match sent {
+            _ if !report.is_empty() => Err(report),
+            Err(e) => Err(format!("start the container: {e}")),
+            Ok(()) => Ok(()),
         }
     }
 }
@@ -110,9 +140,9 @@ pub struct Setup {
     /// With a new user namespace: the uid_map and gid_map lines luxc writes
     /// for it ("0 100000 65536").
     pub id_maps: Option<(String, String)>,
-    /// cgroup.procs files A writes "0" to (joining the container's cgroup)
-    /// before it creates the namespaces, so the cgroup namespace is rooted
-    /// there and every process of the container is counted.
+    /// cgroup.procs files luxc writes PID 1's pid to before its go, so every
+    /// process of the container is counted there and its cgroup namespace
+    /// (made after the go) is rooted there.
     pub cgroup_procs: Vec<std::path::PathBuf>,
     /// With a new user namespace: work done as host root in a first private
     /// mount namespace before the user namespace exists (mounts the kernel
@@ -147,11 +177,20 @@ where
             let mut to_child = std::fs::File::from(go_w);
             let pid = read_intermediate(a, setup.id_maps.as_ref(), &mut from_child, &mut to_child);
             let _ = waitpid(a, None);
-            Ok(Spawned {
+            let spawned = Spawned {
                 pid: pid.map_err(SpawnError::Child)?,
                 to_child: Some(to_child),
                 from_child,
-            })
+            };
+            // PID 1 builds its root meanwhile (it needs the cgroup only at
+            // its go). On failure, dropping `spawned` closes the go pipe and
+            // PID 1 exits.
+            for procs in &setup.cgroup_procs {
+                std::fs::write(procs, spawned.pid.to_string()).map_err(|e| {
+                    SpawnError::Child(format!("join cgroup {}: {e}", procs.display()))
+                })?;
+            }
+            Ok(spawned)
         }
     }
 }
@@ -214,11 +253,6 @@ where
     if let Err(e) = setsid() {
         fail(format!("setsid: {e}"));
     }
-    for procs in &setup.cgroup_procs {
-        if let Err(e) = std::fs::write(procs, b"0") {
-            fail(format!("join cgroup {}: {e}", procs.display()));
-        }
-    }
     // Joined while still host root: after the user namespace exists, the
     // host's namespaces are out of reach.
     for (kind, fd) in &setup.join {
@@ -255,6 +289,9 @@ where
         }
         flags.remove(CloneFlags::CLONE_NEWUSER);
     }
+    // The cgroup namespace comes later, from PID 1 once it is in its cgroup.
+    let cgroup_ns = flags.contains(CloneFlags::CLONE_NEWCGROUP);
+    flags.remove(CloneFlags::CLONE_NEWCGROUP);
     if let Err(e) = unshare(flags) {
         fail(format!("unshare namespaces ({flags:?}): {e}"));
     }
@@ -271,6 +308,7 @@ where
             let hs = Handshake {
                 from_parent: go_r,
                 to_parent: rep_w,
+                cgroup_ns,
             };
             match child(hs) {}
         }

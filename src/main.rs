@@ -56,6 +56,16 @@ enum Command {
         #[arg(long, conflicts_with = "labs")]
         all: bool,
     },
+    /// Print a lab's topology (containers, namespaces, bridges, links) as
+    /// Graphviz DOT or Mermaid, from the state `lab:up()` saved.
+    Graph {
+        /// Lab name.
+        #[arg(value_name = "LAB")]
+        lab: String,
+        /// Output format.
+        #[arg(long, default_value = "dot", value_parser = ["dot", "mermaid"])]
+        format: String,
+    },
     /// Report what this host can do for containers and labs, and what is missing.
     Check {
         /// Print the report as JSON.
@@ -86,6 +96,7 @@ fn main() {
             2
         }
         Some(Command::Down { labs, all }) => cli::down::run(&labs, all),
+        Some(Command::Graph { lab, format }) => cli::graph::run(&lab, &format),
         None if !args.code.is_empty() => cli::run::run(&cli::run::Invocation {
             argv: original,
             script: None,

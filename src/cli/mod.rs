@@ -4,6 +4,7 @@
 pub mod check;
 pub mod complete;
 pub mod down;
+pub mod graph;
 pub mod repl;
 pub mod run;
 

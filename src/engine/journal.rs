@@ -47,6 +47,33 @@ pub enum Object {
     /// A cgroup luxc created, relative to each hierarchy's root (`luxc.lab/a`);
     /// removed by killing its processes and removing it in every hierarchy.
     Cgroup { path: String },
+    /// A network link luxc created, in the namespace pinned at `netns` (None:
+    /// the host's). Deleted only when the link of that name carries `alias`,
+    /// which luxc set on it, so a link of the same name made by someone else
+    /// survives. `with_netns`: the link goes away with a namespace of the lab
+    /// (a veth whose other end is in one); teardown then only waits for it.
+    Link {
+        netns: Option<PathBuf>,
+        name: String,
+        alias: String,
+        with_netns: bool,
+    },
+    /// An nftables table (`inet NAME`) luxc created in namespace `netns`.
+    NftTable {
+        netns: Option<PathBuf>,
+        name: String,
+    },
+    /// A sysctl luxc changed in namespace `netns`; teardown writes `old` back.
+    Sysctl {
+        netns: Option<PathBuf>,
+        key: String,
+        old: String,
+    },
+    /// A root qdisc luxc put on link `link` in namespace `netns`.
+    Qdisc {
+        netns: Option<PathBuf>,
+        link: String,
+    },
 }
 
 impl fmt::Display for Object {
@@ -57,7 +84,19 @@ impl fmt::Display for Object {
             Object::Mount { path } => write!(f, "mount {}", path.display()),
             Object::File { path } => write!(f, "file {}", path.display()),
             Object::Cgroup { path } => write!(f, "cgroup {path}"),
+            Object::Link { netns, name, .. } => write!(f, "link {name}{}", in_ns(netns)),
+            Object::NftTable { netns, name } => write!(f, "nft table inet {name}{}", in_ns(netns)),
+            Object::Sysctl { netns, key, .. } => write!(f, "sysctl {key}{}", in_ns(netns)),
+            Object::Qdisc { netns, link } => write!(f, "qdisc of {link}{}", in_ns(netns)),
         }
+    }
+}
+
+/// " in netns X" for an object in a namespace other than the host's.
+fn in_ns(netns: &Option<PathBuf>) -> String {
+    match netns {
+        Some(p) => format!(" in netns {}", p.display()),
+        None => String::new(),
     }
 }
 
@@ -300,6 +339,12 @@ impl Journal {
         self.next_id += 1;
         self.live += 1;
         Ok(id)
+    }
+
+    /// The id the next `intend` will return: objects from here on are
+    /// newer (used to roll back what one call made).
+    pub fn next_id(&self) -> u64 {
+        self.next_id
     }
 
     /// Records that the object of `id` was created completely.

@@ -13,6 +13,10 @@ use super::teardown::{self, HostRemover};
 use crate::cgroup::{devices, Cgroup, CgroupLayout};
 use crate::process::ExecOutput;
 
+#[path = "lab_net.rs"]
+mod net;
+pub use net::{mac_for, pin_name, port_name, End, LinkOpts};
+
 /// Where labs keep their journals and container dirs.
 pub const STATE_ROOT: &str = "/run/luxc";
 
@@ -56,6 +60,8 @@ pub struct Container {
     ids: Vec<u64>,
     /// Its cgroup's path once created.
     cgroup: Option<String>,
+    /// Its network namespace is pinned at /run/netns/LAB-NAME (journaled).
+    pinned: bool,
 }
 
 impl Container {
@@ -82,6 +88,8 @@ pub struct Lab {
     lab_cgroup: Option<u64>,
     /// Cgroups made with `create_cgroup`, with their journal ids.
     cgroups: Vec<(String, u64)>,
+    /// Bridges, netns nodes and links.
+    net: net::Network,
 }
 
 /// A lab left with nothing but its own cgroup (every container destroyed)
@@ -120,6 +128,7 @@ impl Lab {
             layout: None,
             lab_cgroup: None,
             cgroups: Vec::new(),
+            net: net::Network::default(),
         })
     }
 
@@ -178,6 +187,7 @@ impl Lab {
             pid1: None,
             ids: Vec::new(),
             cgroup: None,
+            pinned: false,
         });
         Ok(())
     }
@@ -561,30 +571,71 @@ impl Lab {
         c.ids.extend(ids);
         let pid1 = started.map_err(fail)?;
         c.pid1 = Some(pid1);
+        // Its own network namespace is pinned at /run/netns/LAB-NAME.
+        let own_net = spec.namespaces.contains(&crate::ns::Kind::Net)
+            && !spec.share.contains_key(&crate::ns::Kind::Net);
+        if own_net {
+            let ids = self.pin_container_netns(name, pid1.pid)?;
+            self.get_mut(name)?.ids.extend(ids);
+        }
         tracing::debug!(lab = %self.name, container = name, pid = pid1.pid, "started");
         Ok(())
     }
 
-    /// Starts every declared container, in order, except that a container
-    /// sharing another's namespaces starts after it. On a failure, the
-    /// containers this call started are destroyed again and the first error
-    /// is returned.
+    /// Creates what is declared and not created yet: network namespaces and
+    /// bridges, then the containers (in order, except that a container
+    /// sharing another's namespaces starts after it), then bridges inside
+    /// containers and the links. On a failure, everything this call created
+    /// is removed again and the first error is returned.
     pub fn up(&mut self) -> Result<()> {
-        let todo = self.start_order()?;
-        let mut started: Vec<String> = Vec::new();
-        for name in todo {
-            if let Err(e) = self.start(&name) {
-                for done in started.iter().rev() {
-                    let _ = self.destroy(done);
-                }
-                let _ = self.destroy(&name);
-                // A lab this call opened leaves no trace (not even a journal).
-                let _ = self.finish_if_empty();
-                return Err(LabError(format!("up: {}", e.0)));
-            }
-            started.push(name);
+        let mark = self.journal()?.next_id();
+        let result = self.up_steps();
+        if let Err(e) = result {
+            self.rollback_since(mark);
+            // A lab this call opened leaves no trace (not even a journal).
+            let _ = self.finish_if_empty();
+            return Err(LabError(format!("up: {}", e.0.trim_start_matches("up: "))));
         }
         Ok(())
+    }
+
+    fn up_steps(&mut self) -> Result<()> {
+        self.net_up_before()?;
+        for name in self.start_order()? {
+            self.start(&name)?;
+        }
+        self.net_up_after()
+    }
+
+    /// Removes (newest first) every object journaled from id `mark` on, and
+    /// forgets them.
+    fn rollback_since(&mut self, mark: u64) {
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        let Ok(entries) = journal.entries() else {
+            return;
+        };
+        let mut remover = HostRemover::new(self.state_root.join(&self.name));
+        for e in entries.iter().rev().filter(|e| e.id >= mark && !e.removed) {
+            if teardown::Remover::remove(&mut remover, &e.object).is_ok() {
+                let _ = journal.removed(e.id);
+            }
+        }
+        for c in &mut self.containers {
+            if c.ids.iter().any(|id| *id >= mark) {
+                c.ids.retain(|id| *id < mark);
+                if c.ids.is_empty() {
+                    c.pid1 = None;
+                    c.cgroup = None;
+                    c.pinned = false;
+                }
+            }
+        }
+        if self.lab_cgroup.is_some_and(|id| id >= mark) {
+            self.lab_cgroup = None;
+        }
+        self.net_forget_since(mark);
     }
 
     /// Declared containers in an order where every share target comes first.
@@ -731,6 +782,7 @@ impl Lab {
             std::mem::take(&mut c.ids)
         };
         self.get_mut(name)?.cgroup = None;
+        self.get_mut(name)?.pinned = false;
         if ids.is_empty() {
             self.get_mut(name)?.pid1 = None;
             return Ok(());
@@ -816,9 +868,11 @@ impl Lab {
             c.pid1 = None;
             c.ids.clear();
             c.cgroup = None;
+            c.pinned = false;
         }
         self.lab_cgroup = None;
         self.cgroups.clear();
+        self.net_forget_all();
         Ok(report)
     }
 }
@@ -827,8 +881,13 @@ impl Lab {
 /// everything is removed, the journal and the lab dir go too.
 pub fn down_journal(mut journal: Journal) -> Result<teardown::Report> {
     let mut remover = HostRemover::new(journal.dir().to_path_buf());
+    // Host links that go with a lab namespace (a bridge port whose veth
+    // peer is in a container): the kernel removes them once the namespace is
+    // gone, in one batch for all; teardown waits for that at the end.
+    let settle = super::net_teardown::links_with_netns(&journal);
     let report = teardown::teardown(&mut journal, &mut remover)
         .map_err(|e| LabError(crate::error::chain(&e)))?;
+    super::net_teardown::settle(&settle).map_err(LabError)?;
     if report.failed.is_empty() {
         teardown::finish(journal).map_err(|e| LabError(crate::error::chain(&e)))?;
     }

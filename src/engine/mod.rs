@@ -3,9 +3,11 @@
 //! (namespaces, cgroups, links, mounts, PCI) arrive; the Lua binding calls it.
 
 pub mod container;
+pub mod graph;
 pub mod journal;
 pub mod lab;
 pub mod lock;
 pub mod names;
+mod net_teardown;
 pub mod spec;
 pub mod teardown;

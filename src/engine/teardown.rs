@@ -275,6 +275,21 @@ impl Remover for HostRemover {
             Object::Mount { path } => self.remove_mount(path),
             Object::File { path } => self.remove_file(path),
             Object::Cgroup { path } => self.remove_cgroup(path),
+            Object::Link {
+                netns,
+                name,
+                alias,
+                with_netns,
+            } => super::net_teardown::remove_link(netns.as_deref(), name, alias, *with_netns),
+            Object::NftTable { netns, name } => {
+                super::net_teardown::remove_nft_table(netns.as_deref(), name)
+            }
+            Object::Sysctl { netns, key, old } => {
+                super::net_teardown::restore_sysctl(netns.as_deref(), key, old)
+            }
+            Object::Qdisc { netns, link } => {
+                super::net_teardown::remove_qdisc(netns.as_deref(), link)
+            }
         }
     }
 }

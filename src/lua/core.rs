@@ -8,7 +8,17 @@ use super::args::{function, Args, LuaResult};
 pub fn register(lua: &Lua, luxc: &Table) -> mlua::Result<()> {
     luxc.set("version", crate::VERSION)?;
     luxc.set("sleep", function(lua, "luxc.sleep", sleep)?)?;
+    luxc.set("now", function(lua, "luxc.now", now)?)?;
     Ok(())
+}
+
+/// `luxc.now()` → seconds (float, microsecond resolution) on a monotonic
+/// clock, for timing parts of a script (os.clock counts CPU time only).
+fn now(_: &Lua, args: Args) -> LuaResult<f64> {
+    args.at_most(0)?;
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .map_err(|e| args.fail(0, e))?;
+    Ok(t.tv_sec() as f64 + t.tv_nsec() as f64 / 1e9)
 }
 
 /// `luxc.sleep(seconds)`: blocks this script for a (fractional) number of seconds.

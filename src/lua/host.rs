@@ -26,6 +26,7 @@ const EXEC_OPTIONS: &[&str] = &[
     "timeout",
     "shell",
     "cgroup",
+    "netns",
 ];
 
 /// `luxc.host.exec{ "cmd", "arg", env=, clear_env=, cwd=, stdin=, timeout=, shell= }`
@@ -54,6 +55,56 @@ fn exec(lua: &Lua, args: Args) -> LuaResult<Table> {
                     super::args::type_name(&other)
                 ),
             ))
+        }
+    };
+    // `ip netns exec`: the child enters the network namespace before exec.
+    let netns = match cmd.opts.raw("netns")? {
+        Value::Nil => None,
+        v => {
+            let lab_t =
+                super::lab::default_lab(lua).map_err(|e| Failure::from_lua(args.func(), &e))?;
+            let lab = match &v {
+                Value::Table(t)
+                    if super::handle::is(lua, &v, "container")
+                        || super::handle::is(lua, &v, "node") =>
+                {
+                    let lt: mlua::Table = t
+                        .raw_get("lab")
+                        .map_err(|e| Failure::from_lua(args.func(), &e))?;
+                    lt
+                }
+                _ => lab_t,
+            };
+            let r: mlua::AnyUserData = lab
+                .raw_get("_ref")
+                .map_err(|e| Failure::from_lua(args.func(), &e))?;
+            let lab = r
+                .borrow::<super::lab::LabRef>()
+                .map_err(|e| Failure::from_lua(args.func(), &e))?
+                .clone();
+            let name = super::lab_net::node_name(lua, args.func(), "field 'netns'", &v, &lab)?;
+            let path = super::lab::engine(&args, lab.0.borrow().resolve_ns(Some(&name)))?;
+            let file = path
+                .map(|p| {
+                    std::fs::File::open(&p)
+                        .map_err(|e| cmd.opts.fail("netns", format!("open {}: {e}", p.display())))
+                })
+                .transpose()?;
+            file
+        }
+    };
+    let pre_exec = match (pre_exec, netns) {
+        (p, None) => p,
+        (p, Some(file)) => {
+            let hook = move || -> std::io::Result<()> {
+                nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+                    .map_err(std::io::Error::from)?;
+                if let Some(p) = &p {
+                    p()?;
+                }
+                Ok(())
+            };
+            Some(std::sync::Arc::new(hook) as crate::process::PreExec)
         }
     };
     let spec = ExecSpec {

@@ -15,8 +15,10 @@ mod host;
 mod image;
 mod json;
 mod lab;
+mod lab_net;
 mod limits;
 mod log;
+mod net;
 pub mod opts;
 pub mod stdlib;
 
@@ -51,6 +53,8 @@ pub fn runtime(opts: &RuntimeOptions) -> mlua::Result<Lua> {
     image::register(&lua, &luxc)?;
     lab::register(&lua, &luxc)?;
     cgroup::register(&lua, &luxc)?;
+    net::register(&lua, &luxc)?;
+    lab_net::register(&lua)?;
     stdlib::register(&lua, &luxc)?;
     lua.globals().set("luxc", &luxc)?;
     stop_on_interrupt(&lua)?;

@@ -6,7 +6,26 @@ use mlua::{Function, Lua, Table, Value};
 use super::args::{function, Args, Failure, LuaResult};
 
 /// Embedded modules: `require` name and source.
-pub const MODULES: &[(&str, &str)] = &[("luxc.inspect", include_str!("../../stdlib/inspect.lua"))];
+pub const MODULES: &[(&str, &str)] = &[
+    ("luxc.inspect", include_str!("../../stdlib/inspect.lua")),
+    ("luxc.topo", include_str!("../../stdlib/topo.lua")),
+    ("luxc.test", include_str!("../../stdlib/test.lua")),
+];
+
+/// Stdlib modules that appear as `luxc.<name>` on first use (loaded then, so
+/// a script that does not use them does not pay for compiling them).
+pub const LAZY: &[&str] = &["topo", "test"];
+
+const LAZY_INDEX: &str = r#"
+local lazy = ...
+return function(t, k)
+  if lazy[k] then
+    local m = require("luxc." .. k)
+    rawset(t, k, m)
+    return m
+  end
+end
+"#;
 
 /// The LuaLS stubs describing the API, embedded for `:help`.
 pub const META: &str = include_str!("../../stdlib/meta/luxc.lua");
@@ -19,6 +38,14 @@ pub fn register(lua: &Lua, luxc: &Table) -> mlua::Result<()> {
     // After package.preload (1), before the path searchers, so stdlib names win.
     searchers.raw_insert(2, searcher)?;
     luxc.set("inspect", function(lua, "luxc.inspect", inspect)?)?;
+    let lazy = lua.create_table()?;
+    for name in LAZY {
+        lazy.set(*name, true)?;
+    }
+    let index: Function = lua.load(LAZY_INDEX).set_name("=[luxc]").call(lazy)?;
+    let mt = lua.create_table()?;
+    mt.set("__index", index)?;
+    luxc.set_metatable(Some(mt))?;
     Ok(())
 }
 

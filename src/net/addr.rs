@@ -4,10 +4,11 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
-use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
+use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::{link, NetError, Netlink};
+use super::{NetError, Netlink};
 
 /// An address with its prefix length: 10.0.0.1/24, fd00::1/64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,21 +49,91 @@ impl fmt::Display for Cidr {
     }
 }
 
-/// Adds `cidr` (IPv4 or IPv6) to `link`.
-pub fn add(nl: &Netlink, link: &str, cidr: &str) -> Result<(), NetError> {
-    let c: Cidr = cidr.parse()?;
-    let index = link::index(nl, link)?.ok_or_else(|| NetError::NoSuchLink(link.to_string()))?;
-    nl.exec(
-        || format!("add address {c} to {link}"),
-        nl.handle().address().add(index, c.addr, c.prefix).execute(),
+impl Cidr {
+    /// Whether `ip` lies in this address's network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                let mask = u32::MAX.checked_shl(32 - self.prefix as u32).unwrap_or(0);
+                u32::from(a) & mask == u32::from(b) & mask
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) => {
+                let mask = u128::MAX.checked_shl(128 - self.prefix as u32).unwrap_or(0);
+                u128::from(a) & mask == u128::from(b) & mask
+            }
+            _ => false,
+        }
+    }
+
+    /// The network address (host bits cleared) with the same prefix.
+    pub fn network(&self) -> Cidr {
+        let addr = match self.addr {
+            IpAddr::V4(a) => {
+                let mask = u32::MAX.checked_shl(32 - self.prefix as u32).unwrap_or(0);
+                IpAddr::V4((u32::from(a) & mask).into())
+            }
+            IpAddr::V6(a) => {
+                let mask = u128::MAX.checked_shl(128 - self.prefix as u32).unwrap_or(0);
+                IpAddr::V6((u128::from(a) & mask).into())
+            }
+        };
+        Cidr {
+            addr,
+            prefix: self.prefix,
+        }
+    }
+}
+
+/// IFA_F_NODAD: an IPv6 address usable at once, without the second or so of
+/// duplicate address detection (a lab makes its addresses unique itself).
+const IFA_F_NODAD: u32 = 0x02;
+
+fn message(index: u32, c: &Cidr) -> AddressMessage {
+    let mut m = AddressMessage::default();
+    m.header.family = match c.addr {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
+    };
+    m.header.prefix_len = c.prefix;
+    m.header.index = index;
+    if c.addr.is_ipv4() {
+        m.attributes.push(AddressAttribute::Local(c.addr));
+    }
+    m.attributes.push(AddressAttribute::Address(c.addr));
+    m
+}
+
+/// Adds `cidr` (IPv4 or IPv6; IPv6 without duplicate address detection) to
+/// the link with index `index`; `name` is for messages.
+pub fn add(nl: &Netlink, index: u32, name: &str, c: &Cidr) -> Result<(), NetError> {
+    let mut m = message(index, c);
+    if c.addr.is_ipv6() {
+        m.attributes
+            .push(AddressAttribute::Flags(AddressFlags::from_bits_retain(
+                IFA_F_NODAD,
+            )));
+    }
+    nl.request(
+        || format!("add address {c} to {name}"),
+        RouteNetlinkMessage::NewAddress(m),
+        NLM_F_CREATE | NLM_F_EXCL,
     )
 }
 
-/// The addresses of `link`, IPv4 and IPv6 (including link-local ones).
-pub fn list(nl: &Netlink, link: &str) -> Result<Vec<Cidr>, NetError> {
-    let index = link::index(nl, link)?.ok_or_else(|| NetError::NoSuchLink(link.to_string()))?;
+/// Removes `cidr` from the link with index `index`.
+pub fn delete(nl: &Netlink, index: u32, name: &str, c: &Cidr) -> Result<(), NetError> {
+    nl.request(
+        || format!("delete address {c} from {name}"),
+        RouteNetlinkMessage::DelAddress(message(index, c)),
+        0,
+    )
+}
+
+/// The addresses of the link with index `index`, IPv4 and IPv6 (including
+/// link-local ones); every link's when `index` is None, with its index.
+pub fn list(nl: &Netlink, index: Option<u32>) -> Result<Vec<(u32, Cidr)>, NetError> {
     let msgs = nl.dump(
-        &format!("list addresses of {link}"),
+        "list addresses",
         RouteNetlinkMessage::GetAddress(AddressMessage::default()),
     )?;
     let mut out = Vec::new();
@@ -70,7 +141,7 @@ pub fn list(nl: &Netlink, link: &str) -> Result<Vec<Cidr>, NetError> {
         let RouteNetlinkMessage::NewAddress(a) = m else {
             continue;
         };
-        if a.header.index != index {
+        if index.is_some_and(|i| a.header.index != i) {
             continue;
         }
         // IFA_LOCAL is the interface's own address where present (IPv4,
@@ -85,10 +156,13 @@ pub fn list(nl: &Netlink, link: &str) -> Result<Vec<Cidr>, NetError> {
             }
         }
         if let Some(addr) = local.or(address) {
-            out.push(Cidr {
-                addr,
-                prefix: a.header.prefix_len,
-            });
+            out.push((
+                a.header.index,
+                Cidr {
+                    addr,
+                    prefix: a.header.prefix_len,
+                },
+            ));
         }
     }
     Ok(out)
@@ -125,9 +199,25 @@ mod tests {
         ] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad:?}");
         }
-        assert_eq!(
-            "10.0.0.1/33".parse::<Cidr>().unwrap_err().to_string(),
-            "address '10.0.0.1/33': invalid cidr"
-        );
+        assert!("10.0.0.1/33"
+            .parse::<Cidr>()
+            .unwrap_err()
+            .to_string()
+            .starts_with("address '10.0.0.1/33': invalid cidr"));
+    }
+
+    #[test]
+    fn networks_contain_their_addresses() {
+        let c: Cidr = "10.1.2.3/24".parse().unwrap();
+        assert!(c.contains("10.1.2.200".parse().unwrap()));
+        assert!(!c.contains("10.1.3.1".parse().unwrap()));
+        assert!(!c.contains("fd00::1".parse().unwrap()));
+        assert_eq!(c.network().to_string(), "10.1.2.0/24");
+        let all: Cidr = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("192.0.2.1".parse().unwrap()));
+        let v6: Cidr = "fd00:1::5/64".parse().unwrap();
+        assert!(v6.contains("fd00:1::ffff".parse().unwrap()));
+        assert!(!v6.contains("fd00:2::1".parse().unwrap()));
+        assert_eq!(v6.network().to_string(), "fd00:1::/64");
     }
 }

@@ -1,17 +1,33 @@
-//! Network links: veth pairs, bridges, up/master/mtu/netns, listing.
+//! Network links: bridge, veth, dummy, macvlan, ipvlan, vxlan and vlan
+//! creation; up/down, MTU, MAC, master, alias and namespace changes; lookup
+//! by name, listing and deletion. Every request is one netlink message on the
+//! socket of the namespace it concerns.
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
+use std::net::IpAddr;
+use std::os::fd::RawFd;
 
+use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use rtnetlink::packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage,
+    BridgeStpState, InfoData, InfoKind, InfoVeth, IpVlanMode, LinkAttribute, LinkFlags,
+    LinkInfo as NlLinkInfo, LinkMessage, MacVlanMode,
 };
 use rtnetlink::packet_route::RouteNetlinkMessage;
-use rtnetlink::{LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth};
+use rtnetlink::{
+    LinkBridge, LinkDummy, LinkIpVlan, LinkMacVlan, LinkMessageBuilder, LinkUnspec, LinkVlan,
+    LinkVxlan,
+};
 
 use super::{NetError, Netlink};
 
-/// One link as `list` reports it.
+/// Longest interface name the kernel takes (IFNAMSIZ - 1).
+pub const IFNAMSIZ_MAX: usize = 15;
+
+/// The link kinds luxc creates, as the Lua API spells them.
+pub const KINDS: &[&str] = &[
+    "bridge", "veth", "dummy", "macvlan", "ipvlan", "vxlan", "vlan",
+];
+
+/// One link as `get` and `list` report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkInfo {
     pub name: String,
@@ -25,99 +41,390 @@ pub struct LinkInfo {
     pub mac: Option<String>,
     /// The index of the bridge (or bond) this link is enslaved to.
     pub master: Option<u32>,
+    /// The link's alias (`ip link set NAME alias TEXT`); luxc marks its own.
+    pub alias: Option<String>,
 }
 
-/// Creates the veth pair `name`/`peer`; `peer_netns` places the peer end
-/// straight into that network namespace.
-pub fn veth(
-    nl: &Netlink,
-    name: &str,
-    peer: &str,
-    peer_netns: Option<&File>,
-) -> Result<(), NetError> {
-    let mut p = LinkMessageBuilder::<LinkUnspec>::new().name(peer.to_string());
-    if let Some(ns) = peer_netns {
-        p = p.setns_by_fd(ns.as_raw_fd());
+/// What kind of link to create, with its kind's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// A bridge; STP off unless asked.
+    Bridge {
+        stp: bool,
+        vlan_filtering: bool,
+    },
+    /// A veth pair; the peer may go straight into another namespace. (It
+    /// cannot come up in the same message: the kernel opens a veth end only
+    /// once both exist, and makes the peer first: ENOTCONN.)
+    Veth {
+        peer: String,
+        peer_netns: Option<RawFd>,
+        peer_mac: Option<[u8; 6]>,
+    },
+    Dummy,
+    /// A macvlan on the link with index `parent` (mode: "bridge", "private",
+    /// "vepa", "passthru").
+    Macvlan {
+        parent: u32,
+        mode: String,
+    },
+    /// An ipvlan on `parent` (mode: "l2", "l3", "l3s").
+    Ipvlan {
+        parent: u32,
+        mode: String,
+    },
+    /// A VXLAN device: VNI, UDP port, local address, a remote (unicast) or a
+    /// group (multicast) peer, and the underlay device's index.
+    Vxlan {
+        vni: u32,
+        port: u16,
+        local: Option<IpAddr>,
+        remote: Option<IpAddr>,
+        group: Option<IpAddr>,
+        dev: Option<u32>,
+    },
+    /// An 802.1Q VLAN on `parent`.
+    Vlan {
+        parent: u32,
+        id: u16,
+    },
+}
+
+/// A link to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLink {
+    pub name: String,
+    pub kind: Kind,
+    /// Create it straight in this namespace (an open nsfs file).
+    pub netns: Option<RawFd>,
+    pub mtu: Option<u32>,
+    pub mac: Option<[u8; 6]>,
+    /// Enslave it to the bridge with this index (in the namespace it is made in).
+    pub master: Option<u32>,
+    pub up: bool,
+}
+
+impl NewLink {
+    /// A link of `kind` named `name`, with no other setting.
+    pub fn new(name: &str, kind: Kind) -> NewLink {
+        NewLink {
+            name: name.to_string(),
+            kind,
+            netns: None,
+            mtu: None,
+            mac: None,
+            master: None,
+            up: false,
+        }
     }
-    let msg = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
-        .name(name.to_string())
-        .set_info_data(InfoData::Veth(InfoVeth::Peer(p.build())))
-        .build();
-    nl.exec(
-        || format!("create veth {name}/{peer}"),
-        nl.handle().link().add(msg).execute(),
+}
+
+/// Checks an interface name: 1 to 15 bytes, no '/', ':' or whitespace, not
+/// "." or "..".
+pub fn validate_name(name: &str) -> Result<(), NetError> {
+    let ok = !name.is_empty()
+        && name.len() <= IFNAMSIZ_MAX
+        && name != "."
+        && name != ".."
+        && !name
+            .bytes()
+            .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace() || b == 0);
+    if ok {
+        Ok(())
+    } else {
+        Err(NetError::Invalid(format!(
+            "interface name '{name}': expected 1 to {IFNAMSIZ_MAX} bytes without '/', ':' or spaces"
+        )))
+    }
+}
+
+fn macvlan_mode(mode: &str) -> Result<MacVlanMode, NetError> {
+    Ok(match mode {
+        "bridge" => MacVlanMode::Bridge,
+        "private" => MacVlanMode::Private,
+        "vepa" => MacVlanMode::Vepa,
+        "passthru" => MacVlanMode::Passthrough,
+        _ => {
+            return Err(NetError::Invalid(format!(
+                "macvlan mode '{mode}': expected one of bridge, private, vepa, passthru"
+            )))
+        }
+    })
+}
+
+fn ipvlan_mode(mode: &str) -> Result<IpVlanMode, NetError> {
+    Ok(match mode {
+        "l2" => IpVlanMode::L2,
+        "l3" => IpVlanMode::L3,
+        "l3s" => IpVlanMode::L3S,
+        _ => {
+            return Err(NetError::Invalid(format!(
+                "ipvlan mode '{mode}': expected one of l2, l3, l3s"
+            )))
+        }
+    })
+}
+
+/// The RTM_NEWLINK message for `link`.
+fn message(link: &NewLink) -> Result<LinkMessage, NetError> {
+    let name = link.name.as_str();
+    let mut msg = match &link.kind {
+        Kind::Bridge {
+            stp,
+            vlan_filtering,
+        } => {
+            let mut b = LinkBridge::new(name).stp_state(if *stp {
+                BridgeStpState::KernelStp
+            } else {
+                BridgeStpState::Disabled
+            });
+            if *vlan_filtering {
+                b = b.vlan_filtering(true);
+            }
+            b.build()
+        }
+        Kind::Veth {
+            peer,
+            peer_netns,
+            peer_mac,
+        } => {
+            let mut p = LinkMessageBuilder::<LinkUnspec>::new().name(peer.clone());
+            if let Some(fd) = peer_netns {
+                p = p.setns_by_fd(*fd);
+            }
+            if let Some(mac) = peer_mac {
+                p = p.address(mac.to_vec());
+            }
+            LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
+                .name(name.to_string())
+                .set_info_data(InfoData::Veth(InfoVeth::Peer(p.build())))
+                .build()
+        }
+        Kind::Dummy => LinkDummy::new(name).build(),
+        Kind::Macvlan { parent, mode } => {
+            LinkMacVlan::new(name, *parent, macvlan_mode(mode)?).build()
+        }
+        Kind::Ipvlan { parent, mode } => LinkIpVlan::new(name, *parent, ipvlan_mode(mode)?).build(),
+        Kind::Vxlan {
+            vni,
+            port,
+            local,
+            remote,
+            group,
+            dev,
+        } => {
+            let mut b = LinkVxlan::new(name, *vni).port(*port);
+            match local {
+                Some(IpAddr::V4(a)) => b = b.local(*a),
+                Some(IpAddr::V6(a)) => b = b.local6(*a),
+                None => {}
+            }
+            match remote {
+                Some(IpAddr::V4(a)) => b = b.remote(*a),
+                Some(IpAddr::V6(a)) => b = b.remote6(*a),
+                None => {}
+            }
+            match group {
+                Some(IpAddr::V4(a)) => b = b.group(*a),
+                Some(IpAddr::V6(a)) => b = b.group6(*a),
+                None => {}
+            }
+            if let Some(d) = dev {
+                b = b.dev(*d);
+            }
+            b.build()
+        }
+        Kind::Vlan { parent, id } => LinkVlan::new(name, *parent, *id).build(),
+    };
+    if let Some(fd) = link.netns {
+        msg.attributes.push(LinkAttribute::NetNsFd(fd));
+    }
+    if let Some(mtu) = link.mtu {
+        msg.attributes.push(LinkAttribute::Mtu(mtu));
+    }
+    if let Some(mac) = link.mac {
+        msg.attributes.push(LinkAttribute::Address(mac.to_vec()));
+    }
+    if let Some(m) = link.master {
+        msg.attributes.push(LinkAttribute::Controller(m));
+    }
+    if link.up {
+        msg.header.flags |= LinkFlags::Up;
+        msg.header.change_mask |= LinkFlags::Up;
+    }
+    Ok(msg)
+}
+
+fn kind_name(kind: &Kind) -> &'static str {
+    match kind {
+        Kind::Bridge { .. } => "bridge",
+        Kind::Veth { .. } => "veth",
+        Kind::Dummy => "dummy",
+        Kind::Macvlan { .. } => "macvlan",
+        Kind::Ipvlan { .. } => "ipvlan",
+        Kind::Vxlan { .. } => "vxlan",
+        Kind::Vlan { .. } => "vlan",
+    }
+}
+
+/// Creates `link` (an existing name is an error, as with `ip link add`).
+pub fn add(nl: &Netlink, link: &NewLink) -> Result<(), NetError> {
+    validate_name(&link.name)?;
+    if let Kind::Veth { peer, .. } = &link.kind {
+        validate_name(peer)?;
+    }
+    let msg = message(link)?;
+    let what = || match &link.kind {
+        Kind::Veth { peer, .. } => format!("create veth {}/{peer}", link.name),
+        k => format!("create {} {}", kind_name(k), link.name),
+    };
+    nl.request(
+        what,
+        RouteNetlinkMessage::NewLink(msg),
+        NLM_F_CREATE | NLM_F_EXCL,
     )
 }
 
-/// Creates bridge `name` (STP stays off, the kernel's default).
-pub fn bridge(nl: &Netlink, name: &str) -> Result<(), NetError> {
-    nl.exec(
-        || format!("create bridge {name}"),
-        nl.handle()
-            .link()
-            .add(LinkBridge::new(name).build())
-            .execute(),
+/// Changes to an existing link; None leaves a setting as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Change {
+    pub up: Option<bool>,
+    pub mtu: Option<u32>,
+    pub mac: Option<[u8; 6]>,
+    /// Some(Some(i)): enslave to the bridge with index i; Some(None): release.
+    pub master: Option<Option<u32>>,
+    /// Move the link into this namespace (an open nsfs file).
+    pub netns: Option<RawFd>,
+    pub alias: Option<String>,
+    /// Rename it (it must be down).
+    pub rename: Option<String>,
+}
+
+/// Applies `change` to link `name` (looked up by name by the kernel).
+pub fn set(nl: &Netlink, name: &str, change: &Change) -> Result<(), NetError> {
+    let mut b = LinkUnspec::new_with_name(name);
+    match change.up {
+        Some(true) => b = b.up(),
+        Some(false) => b = b.down(),
+        None => {}
+    }
+    if let Some(m) = change.mtu {
+        b = b.mtu(m);
+    }
+    if let Some(mac) = change.mac {
+        b = b.address(mac.to_vec());
+    }
+    match change.master {
+        Some(Some(i)) => b = b.controller(i),
+        Some(None) => b = b.nocontroller(),
+        None => {}
+    }
+    if let Some(fd) = change.netns {
+        b = b.setns_by_fd(fd);
+    }
+    if let Some(a) = &change.alias {
+        b = b.alias(a.clone());
+    }
+    let mut msg = b.build();
+    if let Some(new) = &change.rename {
+        validate_name(new)?;
+        // Looked up by index, since IFLA_IFNAME now carries the new name.
+        let index = get(nl, name)?
+            .ok_or_else(|| NetError::NoSuchLink(name.to_string()))?
+            .index;
+        msg.header.index = index;
+        msg.attributes
+            .retain(|a| !matches!(a, LinkAttribute::IfName(_)));
+        msg.attributes.push(LinkAttribute::IfName(new.clone()));
+    }
+    nl.request(
+        || describe_change(name, change),
+        RouteNetlinkMessage::SetLink(msg),
+        0,
     )
 }
 
-fn set(nl: &Netlink, what: impl FnOnce() -> String, msg: LinkMessage) -> Result<(), NetError> {
-    nl.exec(what, nl.handle().link().set(msg).execute())
+fn describe_change(name: &str, c: &Change) -> String {
+    let mut parts = Vec::new();
+    if let Some(up) = c.up {
+        parts.push(if up {
+            "up".to_string()
+        } else {
+            "down".to_string()
+        });
+    }
+    if let Some(m) = c.mtu {
+        parts.push(format!("mtu {m}"));
+    }
+    if let Some(mac) = c.mac {
+        parts.push(format!("address {}", format_mac(&mac)));
+    }
+    match c.master {
+        Some(Some(i)) => parts.push(format!("master (index {i})")),
+        Some(None) => parts.push("nomaster".into()),
+        None => {}
+    }
+    if c.netns.is_some() {
+        parts.push("netns".into());
+    }
+    if let Some(a) = &c.alias {
+        parts.push(format!("alias {a}"));
+    }
+    if let Some(n) = &c.rename {
+        parts.push(format!("name {n}"));
+    }
+    format!("set {name} {}", parts.join(" "))
 }
 
 /// `ip link set NAME up`.
 pub fn set_up(nl: &Netlink, name: &str) -> Result<(), NetError> {
     set(
         nl,
-        || format!("set {name} up"),
-        LinkUnspec::new_with_name(name).up().build(),
-    )
-}
-
-/// `ip link set NAME master BRIDGE`.
-pub fn set_master(nl: &Netlink, name: &str, bridge: &str) -> Result<(), NetError> {
-    let b = index(nl, bridge)?.ok_or_else(|| NetError::NoSuchLink(bridge.to_string()))?;
-    set(
-        nl,
-        || format!("set {name} master {bridge}"),
-        LinkUnspec::new_with_name(name).controller(b).build(),
-    )
-}
-
-/// `ip link set NAME mtu MTU`.
-pub fn set_mtu(nl: &Netlink, name: &str, mtu: u32) -> Result<(), NetError> {
-    set(
-        nl,
-        || format!("set {name} mtu {mtu}"),
-        LinkUnspec::new_with_name(name).mtu(mtu).build(),
-    )
-}
-
-/// `ip link set NAME netns NS`: moves the link into another namespace.
-pub fn set_netns(nl: &Netlink, name: &str, netns: &File) -> Result<(), NetError> {
-    set(
-        nl,
-        || format!("move {name} to netns"),
-        LinkUnspec::new_with_name(name)
-            .setns_by_fd(netns.as_raw_fd())
-            .build(),
+        name,
+        &Change {
+            up: Some(true),
+            ..Change::default()
+        },
     )
 }
 
 /// Deletes link `name` (a veth takes its peer along).
 pub fn delete(nl: &Netlink, name: &str) -> Result<(), NetError> {
-    let i = index(nl, name)?.ok_or_else(|| NetError::NoSuchLink(name.to_string()))?;
-    nl.exec(
+    nl.request(
         || format!("delete link {name}"),
-        nl.handle().link().del(i).execute(),
+        RouteNetlinkMessage::DelLink(LinkUnspec::new_with_name(name).build()),
+        0,
     )
 }
 
-/// The index of link `name`, None if there is none.
-pub fn index(nl: &Netlink, name: &str) -> Result<Option<u32>, NetError> {
-    Ok(list(nl)?
-        .into_iter()
-        .find(|l| l.name == name)
-        .map(|l| l.index))
+/// Deletes link `index`.
+pub fn delete_index(nl: &Netlink, index: u32, name: &str) -> Result<(), NetError> {
+    nl.request(
+        || format!("delete link {name}"),
+        RouteNetlinkMessage::DelLink(LinkUnspec::new_with_index(index).build()),
+        0,
+    )
+}
+
+/// Link `name`, or None when the namespace has none of that name.
+pub fn get(nl: &Netlink, name: &str) -> Result<Option<LinkInfo>, NetError> {
+    let msg = LinkUnspec::new_with_name(name).build();
+    Ok(nl
+        .get(
+            || format!("get link {name}"),
+            RouteNetlinkMessage::GetLink(msg),
+        )?
+        .and_then(|m| match m {
+            RouteNetlinkMessage::NewLink(l) => Some(info(l)),
+            _ => None,
+        }))
+}
+
+/// The index of link `name`, or the error naming it.
+pub fn index(nl: &Netlink, name: &str) -> Result<u32, NetError> {
+    get(nl, name)?
+        .map(|l| l.index)
+        .ok_or_else(|| NetError::NoSuchLink(name.to_string()))
 }
 
 /// Every link of the connection's namespace.
@@ -126,197 +433,75 @@ pub fn list(nl: &Netlink) -> Result<Vec<LinkInfo>, NetError> {
         "list links",
         RouteNetlinkMessage::GetLink(LinkMessage::default()),
     )?;
-    let mut out = Vec::new();
-    for m in msgs {
-        let RouteNetlinkMessage::NewLink(l) = m else {
-            continue;
-        };
-        let mut info = LinkInfo {
-            name: String::new(),
-            index: l.header.index,
-            kind: None,
-            up: l.header.flags.contains(LinkFlags::Up),
-            mtu: 0,
-            mac: None,
-            master: None,
-        };
-        for attr in l.attributes {
-            match attr {
-                LinkAttribute::IfName(n) => info.name = n,
-                LinkAttribute::Mtu(m) => info.mtu = m,
-                LinkAttribute::Controller(c) => info.master = Some(c),
-                LinkAttribute::Address(a) if a.len() == 6 => {
-                    info.mac = Some(
-                        a.iter()
-                            .map(|b| format!("{b:02x}"))
-                            .collect::<Vec<_>>()
-                            .join(":"),
-                    )
-                }
-                LinkAttribute::LinkInfo(infos) => {
-                    for i in infos {
-                        if let NlLinkInfo::Kind(k) = i {
-                            info.kind = Some(k.to_string());
-                        }
+    Ok(msgs
+        .into_iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewLink(l) => Some(info(l)),
+            _ => None,
+        })
+        .collect())
+}
+
+/// aa:bb:cc:dd:ee:ff.
+pub fn format_mac(mac: &[u8]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Parses aa:bb:cc:dd:ee:ff (either case).
+pub fn parse_mac(s: &str) -> Result<[u8; 6], NetError> {
+    let bad = || {
+        NetError::Invalid(format!(
+            "mac '{s}': expected six hex bytes like 02:00:00:00:00:01"
+        ))
+    };
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6 {
+        return Err(bad());
+    }
+    let mut mac = [0u8; 6];
+    for (i, p) in parts.iter().enumerate() {
+        if p.len() != 2 {
+            return Err(bad());
+        }
+        mac[i] = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+    }
+    Ok(mac)
+}
+
+fn info(l: LinkMessage) -> LinkInfo {
+    let mut info = LinkInfo {
+        name: String::new(),
+        index: l.header.index,
+        kind: None,
+        up: l.header.flags.contains(LinkFlags::Up),
+        mtu: 0,
+        mac: None,
+        master: None,
+        alias: None,
+    };
+    for attr in l.attributes {
+        match attr {
+            LinkAttribute::IfName(n) => info.name = n,
+            LinkAttribute::Mtu(m) => info.mtu = m,
+            LinkAttribute::Controller(c) => info.master = Some(c),
+            LinkAttribute::IfAlias(a) => info.alias = Some(a),
+            LinkAttribute::Address(a) if a.len() == 6 => info.mac = Some(format_mac(&a)),
+            LinkAttribute::LinkInfo(infos) => {
+                for i in infos {
+                    if let NlLinkInfo::Kind(k) = i {
+                        info.kind = Some(k.to_string());
                     }
                 }
-                _ => {}
             }
+            _ => {}
         }
-        out.push(info);
     }
-    Ok(out)
+    info
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::{addr, netns, route};
-    use super::*;
-    use std::process::Command;
-
-    fn is_root() -> bool {
-        nix::unistd::geteuid().is_root()
-    }
-
-    /// Deletes the test's namespaces (and with them their links) on drop.
-    struct Guard(Vec<String>);
-
-    impl Drop for Guard {
-        fn drop(&mut self) {
-            for n in &self.0 {
-                let _ = netns::delete(n);
-            }
-        }
-    }
-
-    #[test]
-    fn veth_between_two_netns_pings() {
-        if !is_root() {
-            eprintln!("skipped: needs root");
-            return;
-        }
-        let pid = std::process::id();
-        let (a, b) = (format!("luxc-t{pid}-a"), format!("luxc-t{pid}-b"));
-        let (va, vb) = (format!("lxt{pid}a"), format!("lxt{pid}b"));
-        let x = pid % 250;
-        let _guard = Guard(vec![a.clone(), b.clone()]);
-        let pa = netns::create(&a).unwrap();
-        let pb = netns::create(&b).unwrap();
-        assert!(pa.exists() && pb.exists());
-        let (fa, fb) = (netns::open(&a).unwrap(), netns::open(&b).unwrap());
-
-        let host = Netlink::open().unwrap();
-        veth(&host, &va, &vb, Some(&fb)).unwrap();
-        // Creating it again names the object and the kernel's errno.
-        let e = veth(&host, &va, &vb, Some(&fb)).unwrap_err().to_string();
-        assert_eq!(
-            e,
-            format!("create veth {va}/{vb}: File exists (os error 17)")
-        );
-        set_netns(&host, &va, &fa).unwrap();
-        assert_eq!(index(&host, &va).unwrap(), None);
-
-        let (na, nb) = (
-            Netlink::open_in(&fa).unwrap(),
-            Netlink::open_in(&fb).unwrap(),
-        );
-        for (nl, dev, ip) in [(&na, &va, 1), (&nb, &vb, 2)] {
-            addr::add(nl, dev, &format!("10.250.{x}.{ip}/24")).unwrap();
-            addr::add(nl, dev, &format!("fd00:250:{x}::{ip}/64")).unwrap();
-            set_up(nl, dev).unwrap();
-            set_up(nl, "lo").unwrap();
-            set_mtu(nl, dev, 1400).unwrap();
-            let l = list(nl).unwrap();
-            let me = l.iter().find(|l| &l.name == dev).unwrap();
-            assert!(me.up && me.mtu == 1400 && me.kind.as_deref() == Some("veth"));
-            assert!(me.mac.is_some());
-            let addrs = addr::list(nl, dev).unwrap();
-            assert!(
-                addrs.contains(&format!("10.250.{x}.{ip}/24").parse().unwrap()),
-                "{addrs:?}"
-            );
-            assert!(
-                addrs.contains(&format!("fd00:250:{x}::{ip}/64").parse().unwrap()),
-                "{addrs:?}"
-            );
-        }
-        route::add_default(&na, format!("10.250.{x}.2").parse().unwrap()).unwrap();
-        route::add(&na, "10.251.0.0/16", None, Some(&va)).unwrap();
-
-        // ping, or busybox's where the host has no ping binary.
-        let has_ping = std::env::var_os("PATH")
-            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("ping").exists()));
-        let ping_cmd: &[&str] = if has_ping {
-            &["ping"]
-        } else {
-            &["busybox", "ping"]
-        };
-        let ping = Command::new("ip")
-            .args(["netns", "exec", &a])
-            .args(ping_cmd)
-            .args(["-c1", "-W1"])
-            .arg(format!("10.250.{x}.2"))
-            .output()
-            .unwrap();
-        assert!(ping.status.success(), "ping: {ping:?}");
-        let ls = Command::new("ip").args(["netns", "list"]).output().unwrap();
-        let ls = String::from_utf8_lossy(&ls.stdout);
-        assert!(
-            ls.lines()
-                .any(|l| l.split_whitespace().next() == Some(a.as_str())),
-            "{ls}"
-        );
-        assert!(
-            ls.lines()
-                .any(|l| l.split_whitespace().next() == Some(b.as_str())),
-            "{ls}"
-        );
-
-        drop((na, nb, fa, fb));
-        netns::delete(&a).unwrap();
-        netns::delete(&b).unwrap();
-        assert!(!pa.exists() && !pb.exists());
-        let left = list(&host).unwrap();
-        assert!(
-            !left.iter().any(|l| l.name == va || l.name == vb),
-            "{left:?}"
-        );
-    }
-
-    #[test]
-    fn bridge_in_netns() {
-        if !is_root() {
-            eprintln!("skipped: needs root");
-            return;
-        }
-        let pid = std::process::id();
-        let n = format!("luxc-t{pid}-br");
-        let _guard = Guard(vec![n.clone()]);
-        netns::create(&n).unwrap();
-        let f = netns::open(&n).unwrap();
-        let nl = Netlink::open_in(&f).unwrap();
-        bridge(&nl, "br0").unwrap();
-        veth(&nl, "v0", "v0p", None).unwrap();
-        veth(&nl, "v1", "v1p", None).unwrap();
-        for dev in ["br0", "v0", "v1"] {
-            set_up(&nl, dev).unwrap();
-        }
-        set_master(&nl, "v0", "br0").unwrap();
-        set_master(&nl, "v1", "br0").unwrap();
-        let br = index(&nl, "br0").unwrap().unwrap();
-        let l = list(&nl).unwrap();
-        let get = |name: &str| l.iter().find(|i| i.name == name).unwrap().clone();
-        assert_eq!(get("br0").kind.as_deref(), Some("bridge"));
-        assert!(get("br0").up);
-        for dev in ["v0", "v1"] {
-            assert_eq!(get(dev).master, Some(br));
-            assert!(get(dev).up);
-        }
-        assert_eq!(get("v0p").master, None);
-        delete(&nl, "v0").unwrap();
-        assert_eq!(index(&nl, "v0p").unwrap(), None);
-        assert!(matches!(delete(&nl, "v0"), Err(NetError::NoSuchLink(_))));
-        drop(nl);
-        netns::delete(&n).unwrap();
-    }
-}
+#[path = "link_tests.rs"]
+mod tests;

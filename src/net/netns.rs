@@ -15,9 +15,9 @@ use super::NetError;
 /// Where iproute2 pins named network namespaces.
 pub const NETNS_RUN_DIR: &str = "/run/netns";
 
-/// Checks a netns name: 1..=32 characters of [A-Za-z0-9_.-], and not "." or "..".
+/// Checks a netns name: 1..=100 characters of [A-Za-z0-9_.-], and not "." or "..".
 pub fn validate_name(name: &str) -> Result<(), NetError> {
-    let ok = (1..=32).contains(&name.len())
+    let ok = (1..=100).contains(&name.len())
         && name != "."
         && name != ".."
         && name
@@ -62,8 +62,12 @@ fn mount(src: &CString, target: &CString, flags: libc::c_ulong) -> io::Result<()
 /// Makes /run/netns a shared mount, as `ip netns add` does, so that pins made
 /// later propagate to mount namespaces that were cloned from this one: try
 /// MS_SHARED|MS_REC; if it is not a mount point yet (EINVAL), bind it onto
-/// itself and try again.
+/// itself and try again. Done once per process.
 fn prepare_run_dir() -> io::Result<()> {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
+    }
     match std::fs::DirBuilder::new().mode(0o755).create(NETNS_RUN_DIR) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -72,86 +76,92 @@ fn prepare_run_dir() -> io::Result<()> {
     let dir = cstr(NETNS_RUN_DIR);
     let empty = cstr("");
     match mount(&empty, &dir, libc::MS_SHARED | libc::MS_REC) {
-        Ok(()) => Ok(()),
+        Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
             mount(&dir, &dir, libc::MS_BIND | libc::MS_REC)?;
-            mount(&empty, &dir, libc::MS_SHARED | libc::MS_REC)
+            mount(&empty, &dir, libc::MS_SHARED | libc::MS_REC)?;
         }
-        Err(e) => Err(e),
+        Err(e) => return Err(e),
     }
+    DONE.store(true, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
 }
 
-/// Creates a new network namespace pinned at /run/netns/NAME. The namespace
-/// is unshared in a forked child, so the caller's namespace never changes.
-pub fn create(name: &str) -> Result<PathBuf, NetError> {
+/// Makes the pin file of `name` (O_EXCL: an existing name is an error, as in
+/// iproute2) and binds `source` (an nsfs file) onto it.
+fn pin_from(name: &str, source: &CString) -> Result<PathBuf, NetError> {
     let pin = path(name)?;
     let fail = |source: io::Error| NetError::Netns {
         name: name.to_string(),
         source,
     };
     prepare_run_dir().map_err(fail)?;
-    // The pin file; O_EXCL: an existing name is an error, as in iproute2.
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&pin)
         .map_err(fail)?;
     let pin_c = cstr(pin.to_str().expect("validated names are ascii"));
-    let self_ns = cstr("/proc/self/ns/net");
-    let none = cstr("none");
-    // SAFETY: the child only makes raw syscalls on memory prepared before
-    // the fork (async-signal-safe), then _exits.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        let e = io::Error::last_os_error();
-        let _ = std::fs::remove_file(&pin);
-        return Err(fail(e));
-    }
-    if pid == 0 {
-        unsafe {
-            if libc::unshare(libc::CLONE_NEWNET) != 0 {
-                libc::_exit(*libc::__errno_location());
-            }
-            if libc::mount(
-                self_ns.as_ptr(),
-                pin_c.as_ptr(),
-                none.as_ptr(),
-                libc::MS_BIND,
-                std::ptr::null(),
-            ) != 0
-            {
-                libc::_exit(*libc::__errno_location());
-            }
-            libc::_exit(0);
-        }
-    }
-    let mut status = 0;
-    let waited = loop {
-        // SAFETY: waiting for the child we forked.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r >= 0 {
-            break Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            break Err(e);
-        }
-    };
-    let result = match waited {
-        Err(e) => Err(e),
-        Ok(()) if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 => Ok(()),
-        Ok(()) if libc::WIFEXITED(status) => {
-            Err(io::Error::from_raw_os_error(libc::WEXITSTATUS(status)))
-        }
-        Ok(()) => Err(io::Error::other(format!(
-            "namespace child died (wait status {status})"
-        ))),
-    };
-    if let Err(e) = result {
+    if let Err(e) = mount(source, &pin_c, libc::MS_BIND) {
         let _ = std::fs::remove_file(&pin);
         return Err(fail(e));
     }
     Ok(pin)
+}
+
+/// Creates a new network namespace pinned at /run/netns/NAME. This thread
+/// unshares it, pins it and returns to its own namespace (luxc is
+/// single-threaded; no fork, which at 1,000 namespaces is most of the cost).
+pub fn create(name: &str) -> Result<PathBuf, NetError> {
+    let fail = |source: io::Error| NetError::Netns {
+        name: name.to_string(),
+        source,
+    };
+    path(name)?;
+    let orig = std::fs::File::open("/proc/thread-self/ns/net").map_err(fail)?;
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| fail(e.into()))?;
+    let pinned = pin_from(name, &cstr("/proc/thread-self/ns/net"));
+    if let Err(e) = nix::sched::setns(&orig, nix::sched::CloneFlags::CLONE_NEWNET) {
+        // Staying in the new namespace would misplace every later link.
+        panic!("netns: cannot return to the original namespace: {e}");
+    }
+    pinned
+}
+
+/// Pins the network namespace of process `pid` at /run/netns/NAME, so
+/// `ip netns exec NAME` reaches a container's network.
+pub fn pin_pid(name: &str, pid: i32) -> Result<PathBuf, NetError> {
+    pin_from(name, &cstr(&format!("/proc/{pid}/ns/net")))
+}
+
+/// Points the existing pin /run/netns/NAME at the network namespace of
+/// process `pid` (a restarted container): detach the old bind, bind anew.
+pub fn repin_pid(name: &str, pid: i32) -> Result<PathBuf, NetError> {
+    let pin = path(name)?;
+    let pin_c = cstr(pin.to_str().expect("validated names are ascii"));
+    // SAFETY: valid NUL-terminated path.
+    unsafe { libc::umount2(pin_c.as_ptr(), libc::MNT_DETACH) };
+    mount(&cstr(&format!("/proc/{pid}/ns/net")), &pin_c, libc::MS_BIND).map_err(|source| {
+        NetError::Netns {
+            name: name.to_string(),
+            source,
+        }
+    })?;
+    Ok(pin)
+}
+
+/// The inode of the namespace pinned at /run/netns/NAME, which identifies
+/// it (what `ls -i` and /proc/PID/ns/net show); None when nothing is there.
+pub fn inode(name: &str) -> Result<Option<u64>, NetError> {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path(name)?) {
+        Ok(m) => Ok(Some(m.ino())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(NetError::Netns {
+            name: name.to_string(),
+            source,
+        }),
+    }
 }
 
 /// Unpins netns `name` (lazy unmount) and removes its pin file. The
@@ -189,15 +199,15 @@ mod tests {
 
     #[test]
     fn names() {
-        for ok in ["a", "luxc-t1-a", "A.b_c-9", &"x".repeat(32)] {
+        for ok in ["a", "luxc-t1-a", "A.b_c-9", &"x".repeat(100)] {
             assert!(validate_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", ".", "..", "a/b", "a b", "é", &"x".repeat(33), "a\0"] {
+        for bad in ["", ".", "..", "a/b", "a b", "é", &"x".repeat(101), "a\0"] {
             assert!(validate_name(bad).is_err(), "{bad:?}");
         }
         assert_eq!(
             path("x/y").unwrap_err().to_string(),
-            "netns 'x/y': invalid name (1 to 32 characters of A-Z a-z 0-9 _ . -)"
+            "netns 'x/y': invalid name (1 to 100 characters of A-Z a-z 0-9 _ . -)"
         );
     }
 }

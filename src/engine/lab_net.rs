@@ -1,0 +1,1105 @@
+//! A lab's network: bridges, plain network-namespace nodes and links
+//! between containers, namespaces and bridges, declared with their addresses
+//! and created by `lab:up()`; plus the immediate primitives (NAT, port
+//! forwards, sysctls, shaping) journaled in the lab. Everything the lab makes
+//! is journaled first: host links carry an alias naming the lab and the
+//! journal id, so teardown deletes only links luxc made.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use super::{Lab, LabError, Result, Status};
+use crate::engine::journal::Object;
+use crate::net::addr::Cidr;
+use crate::net::{link, nat, netns, route, sysctl, tc, Netlink};
+
+/// A bridge of the lab.
+#[derive(Debug, Clone)]
+pub struct Bridge {
+    /// Interface name (at most 15 bytes).
+    pub name: String,
+    /// The lab node (container or netns) whose namespace holds it; None: the host.
+    pub netns: Option<String>,
+    /// Its own addresses: the subnets of the hosts linked to it.
+    pub addresses: Vec<Cidr>,
+    pub stp: bool,
+    pub mtu: Option<u32>,
+    /// Journal id once created.
+    created: Option<u64>,
+}
+
+/// A plain network namespace node (no processes), pinned at
+/// /run/netns/LAB-NAME while the lab is up.
+#[derive(Debug, Clone)]
+pub struct NetnsNode {
+    pub name: String,
+    created: Vec<u64>,
+}
+
+/// One end of a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    Container(String),
+    Netns(String),
+    Bridge(String),
+}
+
+impl End {
+    /// The node's name.
+    pub fn name(&self) -> &str {
+        match self {
+            End::Container(n) | End::Netns(n) | End::Bridge(n) => n,
+        }
+    }
+}
+
+/// What `lab:link(a, b, opts)` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct LinkOpts {
+    /// Addresses of a's end / b's end.
+    pub address: Vec<Cidr>,
+    pub peer_address: Vec<Cidr>,
+    /// Default routes of a / b (one per family).
+    pub gateway: Vec<IpAddr>,
+    pub peer_gateway: Vec<IpAddr>,
+    pub mtu: Option<u32>,
+    /// Interface names in a / b (default eth0, eth1, ... per node).
+    pub ifname: Option<String>,
+    pub peer_ifname: Option<String>,
+}
+
+/// A declared link (a veth pair).
+#[derive(Debug, Clone)]
+pub struct LinkDecl {
+    pub a: End,
+    pub b: End,
+    /// Interface names at a and b (a bridge's end gets a derived host name).
+    pub a_if: String,
+    pub b_if: String,
+    pub opts: LinkOpts,
+    created: Option<u64>,
+}
+
+/// The network part of a lab.
+#[derive(Debug, Default)]
+pub struct Network {
+    pub bridges: Vec<Bridge>,
+    pub nodes: Vec<NetnsNode>,
+    pub links: Vec<LinkDecl>,
+    /// nft tables made, per namespace (pin path; None: host).
+    nft: Vec<Option<PathBuf>>,
+}
+
+/// FNV-1a, for names and MACs that are the same for the same script and lab.
+fn fnv(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0)) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// A locally administered unicast MAC derived from lab, node and interface.
+pub fn mac_for(lab: &str, node: &str, ifname: &str) -> [u8; 6] {
+    let h = fnv(&[lab, node, ifname]).to_be_bytes();
+    [0x02, h[0], h[1], h[2], h[3], h[4]]
+}
+
+/// The host-side name of a bridge port: "lx" + 6 hex digits of the lab +
+/// 7 of node and interface (15 bytes, deterministic, unique per host in
+/// practice; creation fails rather than reuse an existing name).
+pub fn port_name(lab: &str, node: &str, ifname: &str) -> String {
+    format!(
+        "lx{:06x}{:07x}",
+        fnv(&[lab]) & 0xff_ffff,
+        fnv(&[node, ifname]) & 0xfff_ffff
+    )
+}
+
+/// The netns name a lab node's namespace is pinned under.
+pub fn pin_name(lab: &str, node: &str) -> String {
+    format!("{lab}-{node}")
+}
+
+/// Open netlink sockets per namespace, for one batch of work.
+#[derive(Default)]
+struct Conns {
+    map: HashMap<Option<PathBuf>, Netlink>,
+}
+
+impl Conns {
+    fn get(&mut self, ns: &Option<PathBuf>) -> Result<&Netlink> {
+        if !self.map.contains_key(ns) {
+            let nl = match ns {
+                None => Netlink::open(),
+                Some(p) => {
+                    let f = File::open(p)
+                        .map_err(|e| LabError(format!("open netns {}: {e}", p.display())))?;
+                    Netlink::open_in(&f)
+                }
+            }
+            .map_err(net_err)?;
+            self.map.insert(ns.clone(), nl);
+        }
+        Ok(&self.map[ns])
+    }
+}
+
+fn net_err(e: crate::net::NetError) -> LabError {
+    LabError(e.to_string())
+}
+
+fn open_ns(p: &Option<PathBuf>) -> Result<Option<File>> {
+    p.as_ref()
+        .map(|p| File::open(p).map_err(|e| LabError(format!("open netns {}: {e}", p.display()))))
+        .transpose()
+}
+
+impl Lab {
+    fn node_exists(&self, name: &str) -> bool {
+        self.containers.iter().any(|c| c.spec.name == name)
+            || self.net.nodes.iter().any(|n| n.name == name)
+            || self.net.bridges.iter().any(|b| b.name == name)
+    }
+
+    /// Declares a plain network namespace node.
+    pub fn declare_netns(&mut self, name: &str) -> Result<()> {
+        super::super::names::check_object_name(name).map_err(LabError)?;
+        netns::validate_name(&pin_name(&self.name, name)).map_err(net_err)?;
+        if self.node_exists(name) {
+            return Err(LabError(format!(
+                "name '{name}' is already used in lab '{}'",
+                self.name
+            )));
+        }
+        self.net.nodes.push(NetnsNode {
+            name: name.to_string(),
+            created: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// Declares a bridge (created by `up`).
+    pub fn declare_bridge(
+        &mut self,
+        name: &str,
+        netns: Option<&str>,
+        addresses: Vec<Cidr>,
+        stp: bool,
+        mtu: Option<u32>,
+    ) -> Result<()> {
+        link::validate_name(name).map_err(|e| LabError(format!("bridge: {e}")))?;
+        if self.node_exists(name) {
+            return Err(LabError(format!(
+                "name '{name}' is already used in lab '{}'",
+                self.name
+            )));
+        }
+        if let Some(n) = netns {
+            self.end_of(n)?;
+        }
+        for a in &addresses {
+            self.check_unique_address(a)?;
+        }
+        self.net.bridges.push(Bridge {
+            name: name.to_string(),
+            netns: netns.map(str::to_string),
+            addresses,
+            stp,
+            mtu,
+            created: None,
+        });
+        Ok(())
+    }
+
+    /// The end a node name refers to.
+    pub fn end_of(&self, name: &str) -> Result<End> {
+        if self.containers.iter().any(|c| c.spec.name == name) {
+            Ok(End::Container(name.to_string()))
+        } else if self.net.nodes.iter().any(|n| n.name == name) {
+            Ok(End::Netns(name.to_string()))
+        } else if self.net.bridges.iter().any(|b| b.name == name) {
+            Ok(End::Bridge(name.to_string()))
+        } else {
+            Err(LabError(format!("no node '{name}' in lab '{}'", self.name)))
+        }
+    }
+
+    /// Every address the lab's declarations use.
+    fn used_addresses(&self) -> Vec<IpAddr> {
+        let mut out: Vec<IpAddr> = self
+            .net
+            .bridges
+            .iter()
+            .flat_map(|b| b.addresses.iter().map(|c| c.addr))
+            .collect();
+        for l in &self.net.links {
+            out.extend(l.opts.address.iter().map(|c| c.addr));
+            out.extend(l.opts.peer_address.iter().map(|c| c.addr));
+        }
+        out
+    }
+
+    fn check_unique_address(&self, c: &Cidr) -> Result<()> {
+        if self.used_addresses().contains(&c.addr) {
+            return Err(LabError(format!(
+                "address {} is already used in lab '{}'",
+                c.addr, self.name
+            )));
+        }
+        Ok(())
+    }
+
+    fn next_ifname(&self, node: &str) -> String {
+        let used: Vec<&str> = self
+            .net
+            .links
+            .iter()
+            .flat_map(|l| {
+                let mut v = Vec::new();
+                if l.a.name() == node {
+                    v.push(l.a_if.as_str());
+                }
+                if l.b.name() == node {
+                    v.push(l.b_if.as_str());
+                }
+                v
+            })
+            .collect();
+        (0..)
+            .map(|i| format!("eth{i}"))
+            .find(|n| !used.contains(&n.as_str()))
+            .expect("an unused name")
+    }
+
+    /// Addresses on an end that links to a bridge must lie in one of the
+    /// bridge's subnets (of their family), when the bridge has addresses.
+    fn check_in_bridge(&self, bridge: &str, addrs: &[Cidr]) -> Result<()> {
+        let b = self
+            .net
+            .bridges
+            .iter()
+            .find(|b| b.name == bridge)
+            .expect("end_of found it");
+        for a in addrs {
+            let same_family: Vec<&Cidr> = b
+                .addresses
+                .iter()
+                .filter(|s| s.addr.is_ipv4() == a.addr.is_ipv4())
+                .collect();
+            if !same_family.is_empty() && !same_family.iter().any(|s| s.contains(a.addr)) {
+                let nets: Vec<String> = same_family
+                    .iter()
+                    .map(|s| s.network().to_string())
+                    .collect();
+                return Err(LabError(format!(
+                    "address {a} is outside bridge {bridge}'s subnet {}",
+                    nets.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Declares a link between nodes `a` and `b` (created by `up`); returns
+    /// the interface names chosen at each end.
+    pub fn declare_link(&mut self, a: &str, b: &str, opts: LinkOpts) -> Result<(String, String)> {
+        let (ea, eb) = (self.end_of(a)?, self.end_of(b)?);
+        if a == b {
+            return Err(LabError(format!("link: '{a}' cannot be linked to itself")));
+        }
+        if matches!((&ea, &eb), (End::Bridge(_), End::Bridge(_))) {
+            // Allowed: two bridges joined by a veth (an inter-switch link).
+        }
+        let mut seen = Vec::new();
+        for c in opts.address.iter().chain(&opts.peer_address) {
+            self.check_unique_address(c)?;
+            if seen.contains(&c.addr) {
+                return Err(LabError(format!("address {} is given twice", c.addr)));
+            }
+            seen.push(c.addr);
+        }
+        for (addrs, gws, end) in [
+            (&opts.address, &opts.gateway, &ea),
+            (&opts.peer_address, &opts.peer_gateway, &eb),
+        ] {
+            if matches!(end, End::Bridge(_)) && !addrs.is_empty() {
+                return Err(LabError(format!(
+                    "link: bridge '{}' gets its addresses from lab:bridge{{ address = ... }}, not from a link",
+                    end.name()
+                )));
+            }
+            for g in gws.iter() {
+                if !addrs.iter().any(|c| c.contains(*g)) {
+                    return Err(LabError(format!(
+                        "gateway {g} of '{}' is not in the subnet of any of its addresses ({})",
+                        end.name(),
+                        if addrs.is_empty() {
+                            "none given".to_string()
+                        } else {
+                            addrs
+                                .iter()
+                                .map(|c| c.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    )));
+                }
+            }
+        }
+        if let End::Bridge(br) = &eb {
+            self.check_in_bridge(br, &opts.address)?;
+        }
+        if let End::Bridge(br) = &ea {
+            self.check_in_bridge(br, &opts.peer_address)?;
+        }
+        // A node's end is named by the user or eth0, eth1, ...; a bridge's
+        // end (in the bridge's namespace, often the host's) gets a derived
+        // name, from the node and interface at the other end.
+        let own = |lab: &Lab, end: &End, given: &Option<String>| -> Result<Option<String>> {
+            match end {
+                End::Bridge(_) => Ok(None),
+                _ => {
+                    let n = given.clone().unwrap_or_else(|| lab.next_ifname(end.name()));
+                    link::validate_name(&n).map_err(net_err)?;
+                    Ok(Some(n))
+                }
+            }
+        };
+        let a_own = own(self, &ea, &opts.ifname)?;
+        let b_own = own(self, &eb, &opts.peer_ifname)?;
+        let a_if = a_own.clone().unwrap_or_else(|| {
+            port_name(&self.name, eb.name(), b_own.as_deref().unwrap_or(ea.name()))
+        });
+        let b_if = b_own.unwrap_or_else(|| {
+            port_name(&self.name, ea.name(), a_own.as_deref().unwrap_or(eb.name()))
+        });
+        for l in &self.net.links {
+            for (end, ifn) in [(&ea, &a_if), (&eb, &b_if)] {
+                if (l.a.name() == end.name() && &l.a_if == ifn)
+                    || (l.b.name() == end.name() && &l.b_if == ifn)
+                {
+                    return Err(LabError(format!(
+                        "interface {ifn} of '{}' is already linked",
+                        end.name()
+                    )));
+                }
+            }
+        }
+        self.net.links.push(LinkDecl {
+            a: ea,
+            b: eb,
+            a_if: a_if.clone(),
+            b_if: b_if.clone(),
+            opts,
+            created: None,
+        });
+        Ok((a_if, b_if))
+    }
+
+    /// The path to open for node `name`'s network namespace: a container's
+    /// pin (or /proc/PID/ns/net), a netns node's pin; None for the host.
+    pub fn netns_path(&self, node: &str) -> Result<Option<PathBuf>> {
+        match self.end_of(node)? {
+            End::Container(c) => {
+                let p = self.running(&c, "network")?;
+                let pin = Path::new(netns::NETNS_RUN_DIR).join(pin_name(&self.name, &c));
+                if pin.exists() {
+                    Ok(Some(pin))
+                } else {
+                    Ok(Some(PathBuf::from(format!("/proc/{}/ns/net", p.pid))))
+                }
+            }
+            End::Netns(n) => {
+                let node = self.net.nodes.iter().find(|x| x.name == n).expect("found");
+                if node.created.is_empty() {
+                    return Err(LabError(format!(
+                        "netns '{n}' is not created yet (lab:up())"
+                    )));
+                }
+                Ok(Some(
+                    Path::new(netns::NETNS_RUN_DIR).join(pin_name(&self.name, &n)),
+                ))
+            }
+            End::Bridge(b) => Err(LabError(format!("'{b}' is a bridge, not a namespace"))),
+        }
+    }
+
+    /// The namespace a bridge lives in.
+    fn bridge_ns(&self, b: &Bridge) -> Result<Option<PathBuf>> {
+        match &b.netns {
+            None => Ok(None),
+            Some(n) => self.netns_path(n),
+        }
+    }
+
+    /// Whether the namespace at `p` belongs to this lab (a node's pin or a
+    /// container's), so what is in it goes with it.
+    fn lab_owned_ns(&self, p: &Option<PathBuf>) -> bool {
+        match p {
+            None => false,
+            Some(p) => {
+                let s = p.to_string_lossy();
+                s.starts_with("/proc/")
+                    || p.file_name().is_some_and(|f| {
+                        let f = f.to_string_lossy();
+                        self.net
+                            .nodes
+                            .iter()
+                            .any(|n| f == pin_name(&self.name, &n.name))
+                            || self
+                                .containers
+                                .iter()
+                                .any(|c| f == pin_name(&self.name, &c.spec.name))
+                    })
+            }
+        }
+    }
+
+    /// Pins a started container's network namespace at /run/netns/LAB-NAME
+    /// (journaled with the container's objects), so `ip netns exec` reaches
+    /// it and `ip netns list` shows it.
+    pub(super) fn pin_container_netns(&mut self, name: &str, pid: i32) -> Result<Vec<u64>> {
+        let pin = pin_name(&self.name, name);
+        if netns::validate_name(&pin).is_err() {
+            return Ok(Vec::new());
+        }
+        let path = Path::new(netns::NETNS_RUN_DIR).join(&pin);
+        if self.get(name)?.pinned && path.exists() {
+            // A restart: the journaled pin now holds the new namespace.
+            netns::repin_pid(&pin, pid).map_err(net_err)?;
+            return Ok(Vec::new());
+        }
+        let j = self.journal()?;
+        let file_id = j
+            .intend(&Object::File { path: path.clone() })
+            .map_err(|e| LabError(e.to_string()))?;
+        let mount_id = j
+            .intend(&Object::Mount { path: path.clone() })
+            .map_err(|e| LabError(e.to_string()))?;
+        netns::pin_pid(&pin, pid).map_err(net_err)?;
+        let j = self.journal()?;
+        j.done(file_id).map_err(|e| LabError(e.to_string()))?;
+        j.done(mount_id).map_err(|e| LabError(e.to_string()))?;
+        self.get_mut(name)?.pinned = true;
+        Ok(vec![file_id, mount_id])
+    }
+
+    fn create_netns_nodes(&mut self) -> Result<()> {
+        for i in 0..self.net.nodes.len() {
+            if !self.net.nodes[i].created.is_empty() {
+                continue;
+            }
+            let name = self.net.nodes[i].name.clone();
+            let pin = pin_name(&self.name, &name);
+            let path = Path::new(netns::NETNS_RUN_DIR).join(&pin);
+            let j = self.journal()?;
+            let file_id = j
+                .intend(&Object::File { path: path.clone() })
+                .map_err(|e| LabError(e.to_string()))?;
+            let mount_id = j
+                .intend(&Object::Mount { path: path.clone() })
+                .map_err(|e| LabError(e.to_string()))?;
+            self.net.nodes[i].created = vec![file_id, mount_id];
+            netns::create(&pin).map_err(|e| LabError(format!("up: netns '{name}': {e}")))?;
+            let j = self.journal()?;
+            j.done(file_id).map_err(|e| LabError(e.to_string()))?;
+            j.done(mount_id).map_err(|e| LabError(e.to_string()))?;
+            // Like a container's: 127.0.0.1 works inside.
+            let f =
+                File::open(&path).map_err(|e| LabError(format!("open {}: {e}", path.display())))?;
+            crate::net::in_netns(&f, crate::net::loopback::up)
+                .map_err(net_err)?
+                .map_err(|e| LabError(format!("up: netns '{name}': {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Journals and creates a host-visible link whose identity is its alias.
+    fn intend_link(
+        &mut self,
+        netns: &Option<PathBuf>,
+        name: &str,
+        with_netns: bool,
+    ) -> Result<(u64, String)> {
+        let lab = self.name.clone();
+        let j = self.journal()?;
+        let id = j.next_id();
+        let alias = format!("luxc:{lab}:{id}");
+        let got = j
+            .intend(&Object::Link {
+                netns: netns.clone(),
+                name: name.to_string(),
+                alias: alias.clone(),
+                with_netns,
+            })
+            .map_err(|e| LabError(e.to_string()))?;
+        debug_assert_eq!(got, id);
+        Ok((id, alias))
+    }
+
+    fn create_bridges(&mut self, conns: &mut Conns, inside_containers: bool) -> Result<()> {
+        for i in 0..self.net.bridges.len() {
+            let b = self.net.bridges[i].clone();
+            if b.created.is_some() {
+                continue;
+            }
+            let in_container = b
+                .netns
+                .as_deref()
+                .is_some_and(|n| matches!(self.end_of(n), Ok(End::Container(_))));
+            if in_container != inside_containers {
+                continue;
+            }
+            let ns = self.bridge_ns(&b)?;
+            let with_netns = self.lab_owned_ns(&ns);
+            let (id, alias) = self.intend_link(&ns, &b.name, with_netns)?;
+            self.net.bridges[i].created = Some(id);
+            let nl = conns.get(&ns)?;
+            let mut nlk = link::NewLink::new(
+                &b.name,
+                link::Kind::Bridge {
+                    stp: b.stp,
+                    vlan_filtering: false,
+                },
+            );
+            nlk.mtu = b.mtu;
+            nlk.mac = Some(mac_for(&self.name, &b.name, "bridge"));
+            nlk.up = true;
+            let fail = |e: crate::net::NetError| LabError(format!("up: bridge '{}': {e}", b.name));
+            link::add(nl, &nlk).map_err(fail)?;
+            link::set(
+                nl,
+                &b.name,
+                &link::Change {
+                    alias: Some(alias),
+                    ..Default::default()
+                },
+            )
+            .map_err(fail)?;
+            let index = link::index(nl, &b.name).map_err(fail)?;
+            for a in &b.addresses {
+                crate::net::addr::add(nl, index, &b.name, a).map_err(fail)?;
+            }
+            self.journal()?
+                .done(id)
+                .map_err(|e| LabError(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Namespace and bridge (if a bridge end) of one link end.
+    fn end_place(&self, end: &End) -> Result<(Option<PathBuf>, Option<String>)> {
+        match end {
+            End::Bridge(b) => {
+                let br = self
+                    .net
+                    .bridges
+                    .iter()
+                    .find(|x| &x.name == b)
+                    .expect("declared");
+                if br.created.is_none() {
+                    return Err(LabError(format!("bridge '{b}' is not created")));
+                }
+                Ok((self.bridge_ns(br)?, Some(b.clone())))
+            }
+            other => Ok((self.netns_path(other.name())?, None)),
+        }
+    }
+
+    fn create_links(&mut self, conns: &mut Conns) -> Result<()> {
+        for i in 0..self.net.links.len() {
+            let l = self.net.links[i].clone();
+            if l.created.is_some() {
+                continue;
+            }
+            let what = format!(
+                "up: link {}:{} - {}:{}",
+                l.a.name(),
+                l.a_if,
+                l.b.name(),
+                l.b_if
+            );
+            let fail = |e: String| LabError(format!("{what}: {e}"));
+            let (a_ns, a_br) = self.end_place(&l.a).map_err(|e| fail(e.0))?;
+            let (b_ns, b_br) = self.end_place(&l.b).map_err(|e| fail(e.0))?;
+            // The bridge side is the main device, so it joins its bridge and
+            // comes up in the creating message.
+            let swap = a_br.is_none() && b_br.is_some();
+            let (m_ns, m_br, m_if, m_node, p_ns, p_if, p_node) = if swap {
+                (
+                    &b_ns,
+                    &b_br,
+                    &l.b_if,
+                    l.b.name(),
+                    &a_ns,
+                    &l.a_if,
+                    l.a.name(),
+                )
+            } else {
+                (
+                    &a_ns,
+                    &a_br,
+                    &l.a_if,
+                    l.a.name(),
+                    &b_ns,
+                    &l.b_if,
+                    l.b.name(),
+                )
+            };
+            let with_netns = self.lab_owned_ns(m_ns) || self.lab_owned_ns(p_ns);
+            let (id, alias) = self.intend_link(m_ns, m_if, with_netns)?;
+            self.net.links[i].created = Some(id);
+            let master = match m_br {
+                Some(b) => Some(link::index(conns.get(m_ns)?, b).map_err(|e| fail(e.to_string()))?),
+                None => None,
+            };
+            let (m_file, p_file) = (open_ns(m_ns)?, open_ns(p_ns)?);
+            let mut nlk = link::NewLink::new(
+                m_if,
+                link::Kind::Veth {
+                    peer: p_if.clone(),
+                    peer_netns: p_file.as_ref().map(|f| f.as_raw_fd()),
+                    peer_mac: Some(mac_for(&self.name, p_node, p_if)),
+                },
+            );
+            nlk.netns = m_file.as_ref().map(|f| f.as_raw_fd());
+            nlk.mac = Some(mac_for(&self.name, m_node, m_if));
+            nlk.mtu = l.opts.mtu;
+            nlk.master = master;
+            nlk.up = true;
+            let host = conns.get(&None)?;
+            link::add(host, &nlk).map_err(|e| fail(e.to_string()))?;
+            {
+                let nl = conns.get(m_ns)?;
+                link::set(
+                    nl,
+                    m_if,
+                    &link::Change {
+                        alias: Some(alias),
+                        ..Default::default()
+                    },
+                )
+                .map_err(|e| fail(e.to_string()))?;
+            }
+            if let Some(mtu) = l.opts.mtu {
+                let nl = conns.get(p_ns)?;
+                link::set(
+                    nl,
+                    p_if,
+                    &link::Change {
+                        mtu: Some(mtu),
+                        ..Default::default()
+                    },
+                )
+                .map_err(|e| fail(e.to_string()))?;
+            }
+            // Addresses, up and gateways at each non-bridge end.
+            for (ns, ifn, addrs, gws, br) in [
+                (&a_ns, &l.a_if, &l.opts.address, &l.opts.gateway, &a_br),
+                (
+                    &b_ns,
+                    &l.b_if,
+                    &l.opts.peer_address,
+                    &l.opts.peer_gateway,
+                    &b_br,
+                ),
+            ] {
+                if br.is_some() {
+                    continue;
+                }
+                let nl = conns.get(ns)?;
+                let index = link::index(nl, ifn).map_err(|e| fail(e.to_string()))?;
+                link::set(
+                    nl,
+                    ifn,
+                    &link::Change {
+                        up: Some(true),
+                        ..Default::default()
+                    },
+                )
+                .map_err(|e| fail(e.to_string()))?;
+                for a in addrs.iter() {
+                    crate::net::addr::add(nl, index, ifn, a).map_err(|e| fail(e.to_string()))?;
+                }
+                for g in gws.iter() {
+                    let mut r = route::default_via(*g);
+                    r.dev = Some((index, ifn.clone()));
+                    route::add(nl, &r).map_err(|e| fail(e.to_string()))?;
+                }
+            }
+            self.journal()?
+                .done(id)
+                .map_err(|e| LabError(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// The network part of `up`, before the containers start.
+    pub(super) fn net_up_before(&mut self) -> Result<()> {
+        let mut conns = Conns::default();
+        self.create_netns_nodes()?;
+        self.create_bridges(&mut conns, false)
+    }
+
+    /// The network part of `up`, once the containers run.
+    pub(super) fn net_up_after(&mut self) -> Result<()> {
+        let mut conns = Conns::default();
+        self.create_bridges(&mut conns, true)?;
+        self.create_links(&mut conns)?;
+        self.write_topology()
+    }
+
+    /// Forgets what was created since journal id `mark` (after a rollback).
+    pub(super) fn net_forget_since(&mut self, mark: u64) {
+        for b in &mut self.net.bridges {
+            if b.created.is_some_and(|id| id >= mark) {
+                b.created = None;
+            }
+        }
+        for n in &mut self.net.nodes {
+            if n.created.iter().any(|id| *id >= mark) {
+                n.created.clear();
+            }
+        }
+        for l in &mut self.net.links {
+            if l.created.is_some_and(|id| id >= mark) {
+                l.created = None;
+            }
+        }
+        self.net.nft.clear();
+    }
+
+    /// Forgets everything (after `down`).
+    pub(super) fn net_forget_all(&mut self) {
+        self.net_forget_since(0);
+    }
+
+    /// Resolves a namespace given to a primitive: None (host), a node of
+    /// this lab, or a pinned netns name.
+    pub fn resolve_ns(&self, target: Option<&str>) -> Result<Option<PathBuf>> {
+        match target {
+            None => Ok(None),
+            Some(t) => {
+                if self.end_of(t).is_ok() {
+                    return self.netns_path(t);
+                }
+                let p = netns::path(t).map_err(net_err)?;
+                if !p.exists() {
+                    return Err(LabError(format!(
+                        "no node '{t}' in lab '{}' and no network namespace /run/netns/{t}",
+                        self.name
+                    )));
+                }
+                Ok(Some(p))
+            }
+        }
+    }
+
+    /// Masquerades `source` leaving through `out`, in namespace `ns`, in
+    /// the lab's nft table there (made, and journaled, at the first rule).
+    pub fn nat(&mut self, ns: Option<PathBuf>, source: &Cidr, out: Option<&str>) -> Result<()> {
+        let table = self.ensure_nft(&ns)?;
+        let f = open_ns(&ns)?;
+        nat::masquerade(f.as_ref(), &table, source, out).map_err(net_err)
+    }
+
+    /// Forwards `proto` port `port` of namespace `ns` to `to`:`to_port`.
+    pub fn forward(
+        &mut self,
+        ns: Option<PathBuf>,
+        proto: &str,
+        port: u16,
+        to: IpAddr,
+        to_port: u16,
+    ) -> Result<()> {
+        let table = self.ensure_nft(&ns)?;
+        let f = open_ns(&ns)?;
+        nat::forward(
+            f.as_ref(),
+            &table,
+            &nat::Forward {
+                proto,
+                port,
+                to,
+                to_port,
+            },
+        )
+        .map_err(net_err)
+    }
+
+    fn ensure_nft(&mut self, ns: &Option<PathBuf>) -> Result<String> {
+        let table = nat::table_name(&self.name);
+        if self.net.nft.contains(ns) {
+            return Ok(table);
+        }
+        let j = self.journal()?;
+        let id = j
+            .intend(&Object::NftTable {
+                netns: ns.clone(),
+                name: table.clone(),
+            })
+            .map_err(|e| LabError(e.to_string()))?;
+        let f = open_ns(ns)?;
+        if let Err(e) = nat::create_table(f.as_ref(), &table) {
+            let _ = self.journal()?.removed(id);
+            return Err(net_err(e));
+        }
+        self.journal()?
+            .done(id)
+            .map_err(|e| LabError(e.to_string()))?;
+        self.net.nft.push(ns.clone());
+        Ok(table)
+    }
+
+    /// Sets a net.* sysctl in namespace `ns`; the old value comes back at
+    /// teardown. Returns the old value.
+    pub fn set_sysctl(&mut self, ns: Option<PathBuf>, key: &str, value: &str) -> Result<String> {
+        let f = open_ns(&ns)?;
+        let old = sysctl::read(f.as_ref(), key).map_err(net_err)?;
+        let j = self.journal()?;
+        let id = j
+            .intend(&Object::Sysctl {
+                netns: ns.clone(),
+                key: key.to_string(),
+                old: old.clone(),
+            })
+            .map_err(|e| LabError(e.to_string()))?;
+        if let Err(e) = sysctl::write(f.as_ref(), key, value) {
+            let _ = self.journal()?.removed(id);
+            return Err(net_err(e));
+        }
+        self.journal()?
+            .done(id)
+            .map_err(|e| LabError(e.to_string()))?;
+        Ok(old)
+    }
+
+    /// Shapes link `name` in namespace `ns` (its root qdisc, journaled).
+    pub fn shape(&mut self, ns: Option<PathBuf>, name: &str, shape: &tc::Shape) -> Result<()> {
+        shape.check().map_err(net_err)?;
+        let f = open_ns(&ns)?;
+        let nl = match &f {
+            Some(f) => Netlink::open_in(f),
+            None => Netlink::open(),
+        }
+        .map_err(net_err)?;
+        let index = link::index(&nl, name).map_err(net_err)?;
+        let j = self.journal()?;
+        let id = j
+            .intend(&Object::Qdisc {
+                netns: ns.clone(),
+                link: name.to_string(),
+            })
+            .map_err(|e| LabError(e.to_string()))?;
+        if let Err(e) = tc::apply(&nl, index, name, shape) {
+            let _ = self.journal()?.removed(id);
+            return Err(net_err(e));
+        }
+        self.journal()?
+            .done(id)
+            .map_err(|e| LabError(e.to_string()))
+    }
+
+    /// Creates a link now (the `luxc.net.*` primitives), journaled: in
+    /// namespace `ns`, with the alias that marks it as the lab's. Addresses
+    /// go on it after.
+    pub fn create_link_now(
+        &mut self,
+        ns: Option<PathBuf>,
+        new: &link::NewLink,
+        addresses: &[Cidr],
+    ) -> Result<()> {
+        let with_netns = self.lab_owned_ns(&ns);
+        let (id, alias) = self.intend_link(&ns, &new.name, with_netns)?;
+        let f = open_ns(&ns)?;
+        let nl = match &f {
+            Some(f) => Netlink::open_in(f),
+            None => Netlink::open(),
+        }
+        .map_err(net_err)?;
+        if let Err(e) = link::add(&nl, new) {
+            let _ = self.journal()?.removed(id);
+            return Err(net_err(e));
+        }
+        let rest = (|| -> std::result::Result<(), crate::net::NetError> {
+            link::set(
+                &nl,
+                &new.name,
+                &link::Change {
+                    alias: Some(alias),
+                    ..Default::default()
+                },
+            )?;
+            let index = link::index(&nl, &new.name)?;
+            for a in addresses {
+                crate::net::addr::add(&nl, index, &new.name, a)?;
+            }
+            Ok(())
+        })();
+        self.journal()?
+            .done(id)
+            .map_err(|e| LabError(e.to_string()))?;
+        rest.map_err(net_err)
+    }
+
+    /// A pinned network namespace made now (`luxc.net.netns`), journaled.
+    pub fn create_netns_now(&mut self, name: &str) -> Result<PathBuf> {
+        let path = netns::path(name).map_err(net_err)?;
+        let j = self.journal()?;
+        let file_id = j
+            .intend(&Object::File { path: path.clone() })
+            .map_err(|e| LabError(e.to_string()))?;
+        let mount_id = j
+            .intend(&Object::Mount { path: path.clone() })
+            .map_err(|e| LabError(e.to_string()))?;
+        match netns::create(name) {
+            Ok(_) => {}
+            Err(e) => {
+                let j = self.journal()?;
+                let _ = j.removed(mount_id);
+                let _ = j.removed(file_id);
+                return Err(net_err(e));
+            }
+        }
+        let j = self.journal()?;
+        j.done(file_id).map_err(|e| LabError(e.to_string()))?;
+        j.done(mount_id).map_err(|e| LabError(e.to_string()))?;
+        Ok(path)
+    }
+
+    /// The lab's topology (nodes, links), for graphs and `luxc graph`.
+    pub fn topology(&self) -> super::super::graph::Topology {
+        use super::super::graph::{Edge, Node};
+        let mut nodes = Vec::new();
+        for c in &self.containers {
+            nodes.push(Node {
+                name: c.spec.name.clone(),
+                kind: "container".into(),
+                status: c.status().as_str().into(),
+            });
+        }
+        for n in &self.net.nodes {
+            nodes.push(Node {
+                name: n.name.clone(),
+                kind: "netns".into(),
+                status: if n.created.is_empty() {
+                    "declared"
+                } else {
+                    "created"
+                }
+                .into(),
+            });
+        }
+        for b in &self.net.bridges {
+            nodes.push(Node {
+                name: b.name.clone(),
+                kind: "bridge".into(),
+                status: if b.created.is_some() {
+                    "created"
+                } else {
+                    "declared"
+                }
+                .into(),
+            });
+        }
+        let edges = self
+            .net
+            .links
+            .iter()
+            .map(|l| Edge {
+                a: l.a.name().to_string(),
+                a_if: l.a_if.clone(),
+                a_addresses: l.opts.address.iter().map(|c| c.to_string()).collect(),
+                b: l.b.name().to_string(),
+                b_if: l.b_if.clone(),
+                b_addresses: l.opts.peer_address.iter().map(|c| c.to_string()).collect(),
+            })
+            .collect();
+        super::super::graph::Topology {
+            lab: self.name.clone(),
+            nodes,
+            edges,
+        }
+    }
+
+    /// Saves the topology in the lab's state dir (journaled once), for
+    /// `luxc graph LAB`.
+    fn write_topology(&mut self) -> Result<()> {
+        let path = self.dir().join(super::super::graph::TOPOLOGY_FILE);
+        let topo = self.topology();
+        if !path.exists() {
+            let j = self.journal()?;
+            let id = j
+                .intend(&Object::File { path: path.clone() })
+                .map_err(|e| LabError(e.to_string()))?;
+            j.done(id).map_err(|e| LabError(e.to_string()))?;
+        }
+        let text = serde_json::to_string_pretty(&topo).map_err(|e| LabError(e.to_string()))?;
+        std::fs::write(&path, text).map_err(|e| LabError(format!("write {}: {e}", path.display())))
+    }
+
+    /// The addresses declared for node `name` (its link ends), in order.
+    pub fn addresses_of(&self, node: &str) -> Vec<Cidr> {
+        let mut out = Vec::new();
+        for l in &self.net.links {
+            if l.a.name() == node {
+                out.extend(l.opts.address.iter().copied());
+            }
+            if l.b.name() == node {
+                out.extend(l.opts.peer_address.iter().copied());
+            }
+        }
+        if let Some(b) = self.net.bridges.iter().find(|b| b.name == node) {
+            out.extend(b.addresses.iter().copied());
+        }
+        out
+    }
+
+    /// Interface names and addresses per node, for `info()`.
+    pub fn interfaces_of(&self, node: &str) -> BTreeMap<String, Vec<String>> {
+        let mut out = BTreeMap::new();
+        for l in &self.net.links {
+            if l.a.name() == node {
+                out.insert(
+                    l.a_if.clone(),
+                    l.opts.address.iter().map(|c| c.to_string()).collect(),
+                );
+            }
+            if l.b.name() == node {
+                out.insert(
+                    l.b_if.clone(),
+                    l.opts.peer_address.iter().map(|c| c.to_string()).collect(),
+                );
+            }
+        }
+        out
+    }
+
+    /// Whether node `name` is running/created (for a link's ends).
+    pub fn node_ready(&self, name: &str) -> bool {
+        match self.end_of(name) {
+            Ok(End::Container(c)) => self
+                .get(&c)
+                .map(|c| c.status() == Status::Running)
+                .unwrap_or(false),
+            Ok(End::Netns(n)) => self
+                .net
+                .nodes
+                .iter()
+                .any(|x| x.name == n && !x.created.is_empty()),
+            Ok(End::Bridge(b)) => self
+                .net
+                .bridges
+                .iter()
+                .any(|x| x.name == b && x.created.is_some()),
+            Err(_) => false,
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Removing the network objects of a lab's journal: links (only those that
+//! carry luxc's alias), nftables tables, sysctls (the old value written
+//! back) and root qdiscs. An object whose namespace is gone went with it.
+
+use std::fs::File;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::net::{link, nat, sysctl, tc, NetError, Netlink};
+
+/// How long teardown waits for links that go with a namespace: the kernel
+/// removes a namespace's devices asynchronously, in batches.
+const WITH_NETNS_WAIT: Duration = Duration::from_secs(10);
+
+/// The namespace pinned at `netns`, opened; None for the host's; Err(None)
+/// when the pin is gone (and with it whatever was in the namespace).
+fn open_ns(netns: Option<&Path>) -> Result<Option<File>, Option<String>> {
+    match netns {
+        None => Ok(None),
+        Some(p) => match File::open(p) {
+            Ok(f) => {
+                // A pin file left without its mount is not a namespace.
+                if is_nsfs(&f) {
+                    Ok(Some(f))
+                } else {
+                    Err(None)
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(None),
+            Err(e) => Err(Some(format!("open netns {}: {e}", p.display()))),
+        },
+    }
+}
+
+fn is_nsfs(f: &File) -> bool {
+    nix::sys::statfs::fstatfs(f)
+        .map(|s| s.filesystem_type().0 == 0x6e73_6673)
+        .unwrap_or(false)
+}
+
+fn netlink(ns: &Option<File>) -> Result<Netlink, String> {
+    match ns {
+        Some(f) => Netlink::open_in(f),
+        None => Netlink::open(),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// Deletes link `name` if it still carries `alias`. A link that goes with a
+/// lab namespace is left to it (deleting each veth on its own costs an RCU
+/// grace period each; the kernel removes a namespace's devices in batches):
+/// `settle` checks at the end of teardown that it is gone.
+pub fn remove_link(
+    netns: Option<&Path>,
+    name: &str,
+    alias: &str,
+    with_netns: bool,
+) -> Result<(), String> {
+    if with_netns {
+        return Ok(());
+    }
+    delete_if_ours(netns, name, alias)
+}
+
+fn delete_if_ours(netns: Option<&Path>, name: &str, alias: &str) -> Result<(), String> {
+    let ns = match open_ns(netns) {
+        Ok(ns) => ns,
+        Err(None) => return Ok(()),
+        Err(Some(e)) => return Err(e),
+    };
+    let nl = netlink(&ns)?;
+    let ours = |nl: &Netlink| -> Result<Option<u32>, String> {
+        Ok(link::get(nl, name)
+            .map_err(|e| e.to_string())?
+            .filter(|l| l.alias.as_deref() == Some(alias))
+            .map(|l| l.index))
+    };
+    match ours(&nl)? {
+        None => Ok(()),
+        Some(index) => match link::delete_index(&nl, index, name) {
+            Ok(()) => Ok(()),
+            Err(NetError::Op { source, .. })
+                if source.raw_os_error() == Some(nix::libc::ENODEV) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        },
+    }
+}
+
+/// Deletes nft table `inet NAME` (gone already is fine).
+pub fn remove_nft_table(netns: Option<&Path>, name: &str) -> Result<(), String> {
+    let ns = match open_ns(netns) {
+        Ok(ns) => ns,
+        Err(None) => return Ok(()),
+        Err(Some(e)) => return Err(e),
+    };
+    match nat::table_exists(ns.as_ref(), name) {
+        Ok(false) => Ok(()),
+        Ok(true) => nat::delete_table(ns.as_ref(), name).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Writes the sysctl's old value back.
+pub fn restore_sysctl(netns: Option<&Path>, key: &str, old: &str) -> Result<(), String> {
+    let ns = match open_ns(netns) {
+        Ok(ns) => ns,
+        Err(None) => return Ok(()),
+        Err(Some(e)) => return Err(e),
+    };
+    sysctl::write(ns.as_ref(), key, old)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Removes the root qdisc of `link` (a link that is gone took it along).
+pub fn remove_qdisc(netns: Option<&Path>, link_name: &str) -> Result<(), String> {
+    let ns = match open_ns(netns) {
+        Ok(ns) => ns,
+        Err(None) => return Ok(()),
+        Err(Some(e)) => return Err(e),
+    };
+    let nl = netlink(&ns)?;
+    let Some(l) = link::get(&nl, link_name).map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    match tc::clear(&nl, l.index, link_name) {
+        Ok(()) => Ok(()),
+        // ENOENT / EINVAL: no root qdisc of ours any more.
+        Err(NetError::Op { source, .. })
+            if matches!(
+                source.raw_os_error(),
+                Some(nix::libc::ENOENT) | Some(nix::libc::EINVAL)
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A host link that goes with a lab namespace, as the journal lists it.
+pub struct Settle {
+    name: String,
+    alias: String,
+}
+
+/// The journal's links in the host namespace that go with a lab namespace
+/// and are not removed yet.
+pub fn links_with_netns(journal: &crate::engine::journal::Journal) -> Vec<Settle> {
+    use crate::engine::journal::Object;
+    let Ok(entries) = journal.entries() else {
+        return Vec::new();
+    };
+    entries
+        .into_iter()
+        .filter(|e| !e.removed)
+        .filter_map(|e| match e.object {
+            Object::Link {
+                netns: None,
+                name,
+                alias,
+                with_netns: true,
+            } => Some(Settle { name, alias }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Waits (up to 10 s) until the kernel has removed the host ends of links
+/// whose namespaces are gone, then deletes any left (still carrying luxc's
+/// alias).
+pub fn settle(links: &[Settle]) -> Result<(), String> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    let nl = Netlink::open().map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + WITH_NETNS_WAIT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let present: Vec<String> = link::list(&nl)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|l| {
+                links
+                    .iter()
+                    .any(|s| s.name == l.name && Some(&s.alias) == l.alias.as_ref())
+            })
+            .map(|l| l.name)
+            .collect();
+        if present.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            for s in links.iter().filter(|s| present.contains(&s.name)) {
+                delete_if_ours(None, &s.name, &s.alias)?;
+            }
+            return Ok(());
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}

@@ -53,13 +53,13 @@ fn exec_rejects_bad_arguments() {
     rejects(
         &l,
         "luxc.host.exec{'ls', tmeout = 1}",
-        &format!("{f}: unknown option 'tmeout' (expected one of: cgroup, clear_env, cwd, env, shell, stdin, timeout)"),
+        &format!("{f}: unknown option 'tmeout' (expected one of: cgroup, clear_env, cwd, env, netns, shell, stdin, timeout)"),
     );
     rejects(
         &l,
         "luxc.host.exec{'ls', [5] = 'x'}",
         &format!(
-            "{f}: unknown option [5] (expected one of: cgroup, clear_env, cwd, env, shell, stdin, timeout)"
+            "{f}: unknown option [5] (expected one of: cgroup, clear_env, cwd, env, netns, shell, stdin, timeout)"
         ),
     );
     rejects(

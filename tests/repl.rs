@@ -164,8 +164,9 @@ fn containers_from_the_repl_with_method_completion() {
     p.expect("\"a\\n\"");
     p.expect("> ");
     p.send("l:down().removed\r");
-    // The lab's cgroup, the container's dir, tmpfs, cgroup and PID 1.
-    p.expect("\n5\r\n");
+    // The lab's cgroup, the container's dir, tmpfs, cgroup and PID 1, its
+    // netns pin (file and bind mount) and the lab's saved topology.
+    p.expect("\n8\r\n");
     assert_eq!(p.quit(), 0);
     assert!(!std::path::Path::new(&format!("/run/luxc/{lab}")).exists());
 }

@@ -7,9 +7,14 @@ use luxc::lua::docs::Docs;
 use luxc::lua::{runtime, RuntimeOptions};
 use mlua::{Table, Value};
 
-/// Every dotted name reachable from `luxc`, tables included.
+/// Every dotted name reachable from `luxc`, tables included. The lazy stdlib
+/// modules (`luxc.topo`, `luxc.test`) are indexed first, so they are loaded
+/// and `pairs` sees them.
 fn registered() -> BTreeSet<String> {
     let lua = runtime(&RuntimeOptions::default()).unwrap();
+    for name in luxc::lua::stdlib::LAZY {
+        lua.load(format!("local _ = luxc.{name}")).exec().unwrap();
+    }
     let root: Table = lua.globals().get("luxc").unwrap();
     let mut names = BTreeSet::from(["luxc".to_string()]);
     walk(&root, "luxc", &mut names);
@@ -19,6 +24,11 @@ fn registered() -> BTreeSet<String> {
 fn walk(table: &Table, prefix: &str, names: &mut BTreeSet<String>) {
     for pair in table.pairs::<String, Value>() {
         let (key, value) = pair.unwrap();
+        // Names starting with '_' are internals of the Lua modules
+        // (topo._pool, test._primary, test._listening), not part of the API.
+        if key.starts_with('_') {
+            continue;
+        }
         let name = format!("{prefix}.{key}");
         if let Value::Table(t) = &value {
             walk(t, &name, names);
@@ -81,6 +91,7 @@ const HANDLES: &[(&str, &str)] = &[
     ("container", "luxc.Container"),
     ("process", "luxc.Process"),
     ("cgroup", "luxc.Cgroup"),
+    ("node", "luxc.Node"),
 ];
 
 #[test]

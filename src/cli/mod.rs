@@ -11,7 +11,7 @@ pub mod run;
 use std::ffi::{OsStr, OsString};
 
 /// Subcommand names; any other first word is a script (`luxc FILE` = `luxc run FILE`).
-pub const SUBCOMMANDS: &[&str] = &["run", "repl", "check", "down", "help"];
+pub const SUBCOMMANDS: &[&str] = &["run", "repl", "check", "down", "graph", "help"];
 
 /// The command line after shorthand expansion.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -553,8 +553,16 @@ impl Lab {
         }
         let cgroup_procs = self.ensure_cgroup(name)?.procs_files();
         let cgroup_mounts = self.cgroup_mounts(name)?;
+        // Its own network namespace is pinned at /run/netns/LAB-NAME, while
+        // PID 1 waits for go (an init that exits at once takes its
+        // namespace along).
+        let own_net = spec.namespaces.contains(&crate::ns::Kind::Net)
+            && !spec.share.contains_key(&crate::ns::Kind::Net);
+        let pin = own_net.then(|| net::pin_name(&self.name, name));
+        let repin = self.get(name)?.pinned;
         let journal = self.journal()?;
-        let mut proc_id = None;
+        let mut proc_ids = Vec::new();
+        let mut pinned_now = false;
         let started = container::start(&spec, &paths, &shared, cgroup_procs, cgroup_mounts, |p| {
             let obj = Object::Process {
                 pid: p.pid,
@@ -563,21 +571,20 @@ impl Lab {
             };
             let id = journal.intend(&obj).map_err(|e| e.to_string())?;
             journal.done(id).map_err(|e| e.to_string())?;
-            proc_id = Some(id);
+            proc_ids.push(id);
+            if let Some(pin) = &pin {
+                let ids = net::pin_pid_journaled(journal, pin, p.pid, repin)?;
+                pinned_now = true;
+                proc_ids.extend(ids);
+            }
             Ok(())
         });
-        ids.extend(proc_id);
+        ids.extend(proc_ids);
         let c = self.get_mut(name)?;
         c.ids.extend(ids);
+        c.pinned |= pinned_now;
         let pid1 = started.map_err(fail)?;
         c.pid1 = Some(pid1);
-        // Its own network namespace is pinned at /run/netns/LAB-NAME.
-        let own_net = spec.namespaces.contains(&crate::ns::Kind::Net)
-            && !spec.share.contains_key(&crate::ns::Kind::Net);
-        if own_net {
-            let ids = self.pin_container_netns(name, pid1.pid)?;
-            self.get_mut(name)?.ids.extend(ids);
-        }
         tracing::debug!(lab = %self.name, container = name, pid = pid1.pid, "started");
         Ok(())
     }

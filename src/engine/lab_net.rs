@@ -131,9 +131,21 @@ pub fn pin_name(lab: &str, node: &str) -> String {
 #[derive(Default)]
 struct Conns {
     map: HashMap<Option<PathBuf>, Netlink>,
+    /// Bridge indexes, per namespace and name (looked up once, not per port).
+    bridges: HashMap<(Option<PathBuf>, String), u32>,
 }
 
 impl Conns {
+    fn bridge_index(&mut self, ns: &Option<PathBuf>, name: &str) -> Result<u32> {
+        let key = (ns.clone(), name.to_string());
+        if let Some(i) = self.bridges.get(&key) {
+            return Ok(*i);
+        }
+        let i = link::index(self.get(ns)?, name).map_err(net_err)?;
+        self.bridges.insert(key, i);
+        Ok(i)
+    }
+
     fn get(&mut self, ns: &Option<PathBuf>) -> Result<&Netlink> {
         if !self.map.contains_key(ns) {
             let nl = match ns {
@@ -216,6 +228,23 @@ impl Lab {
             created: None,
         });
         Ok(())
+    }
+
+    /// Takes back the declaration of container `name` and of the links that
+    /// name it, none of them created yet (a `lab:router` whose interfaces
+    /// failed their checks).
+    pub fn undeclare(&mut self, name: &str) {
+        let declared = self
+            .get(name)
+            .map(|c| c.status() == Status::Declared && c.ids.is_empty())
+            .unwrap_or(false);
+        if !declared {
+            return;
+        }
+        self.net
+            .links
+            .retain(|l| l.created.is_some() || (l.a.name() != name && l.b.name() != name));
+        self.containers.retain(|c| c.spec.name != name);
     }
 
     /// The end a node name refers to.
@@ -462,35 +491,6 @@ impl Lab {
         }
     }
 
-    /// Pins a started container's network namespace at /run/netns/LAB-NAME
-    /// (journaled with the container's objects), so `ip netns exec` reaches
-    /// it and `ip netns list` shows it.
-    pub(super) fn pin_container_netns(&mut self, name: &str, pid: i32) -> Result<Vec<u64>> {
-        let pin = pin_name(&self.name, name);
-        if netns::validate_name(&pin).is_err() {
-            return Ok(Vec::new());
-        }
-        let path = Path::new(netns::NETNS_RUN_DIR).join(&pin);
-        if self.get(name)?.pinned && path.exists() {
-            // A restart: the journaled pin now holds the new namespace.
-            netns::repin_pid(&pin, pid).map_err(net_err)?;
-            return Ok(Vec::new());
-        }
-        let j = self.journal()?;
-        let file_id = j
-            .intend(&Object::File { path: path.clone() })
-            .map_err(|e| LabError(e.to_string()))?;
-        let mount_id = j
-            .intend(&Object::Mount { path: path.clone() })
-            .map_err(|e| LabError(e.to_string()))?;
-        netns::pin_pid(&pin, pid).map_err(net_err)?;
-        let j = self.journal()?;
-        j.done(file_id).map_err(|e| LabError(e.to_string()))?;
-        j.done(mount_id).map_err(|e| LabError(e.to_string()))?;
-        self.get_mut(name)?.pinned = true;
-        Ok(vec![file_id, mount_id])
-    }
-
     fn create_netns_nodes(&mut self) -> Result<()> {
         for i in 0..self.net.nodes.len() {
             if !self.net.nodes[i].created.is_empty() {
@@ -506,8 +506,13 @@ impl Lab {
             let mount_id = j
                 .intend(&Object::Mount { path: path.clone() })
                 .map_err(|e| LabError(e.to_string()))?;
+            if let Err(e) = netns::create(&pin) {
+                let j = self.journal()?;
+                let _ = j.removed(mount_id);
+                let _ = j.removed(file_id);
+                return Err(LabError(format!("up: netns '{name}': {e}")));
+            }
             self.net.nodes[i].created = vec![file_id, mount_id];
-            netns::create(&pin).map_err(|e| LabError(format!("up: netns '{name}': {e}")))?;
             let j = self.journal()?;
             j.done(file_id).map_err(|e| LabError(e.to_string()))?;
             j.done(mount_id).map_err(|e| LabError(e.to_string()))?;
@@ -572,17 +577,9 @@ impl Lab {
             nlk.mtu = b.mtu;
             nlk.mac = Some(mac_for(&self.name, &b.name, "bridge"));
             nlk.up = true;
+            nlk.alias = Some(alias);
             let fail = |e: crate::net::NetError| LabError(format!("up: bridge '{}': {e}", b.name));
-            link::add(nl, &nlk).map_err(fail)?;
-            link::set(
-                nl,
-                &b.name,
-                &link::Change {
-                    alias: Some(alias),
-                    ..Default::default()
-                },
-            )
-            .map_err(fail)?;
+            link::add_with_alias(nl, &nlk, None).map_err(fail)?;
             let index = link::index(nl, &b.name).map_err(fail)?;
             for a in &b.addresses {
                 crate::net::addr::add(nl, index, &b.name, a).map_err(fail)?;
@@ -657,7 +654,7 @@ impl Lab {
             let (id, alias) = self.intend_link(m_ns, m_if, with_netns)?;
             self.net.links[i].created = Some(id);
             let master = match m_br {
-                Some(b) => Some(link::index(conns.get(m_ns)?, b).map_err(|e| fail(e.to_string()))?),
+                Some(b) => Some(conns.bridge_index(m_ns, b).map_err(|e| fail(e.0))?),
                 None => None,
             };
             let (m_file, p_file) = (open_ns(m_ns)?, open_ns(p_ns)?);
@@ -667,6 +664,7 @@ impl Lab {
                     peer: p_if.clone(),
                     peer_netns: p_file.as_ref().map(|f| f.as_raw_fd()),
                     peer_mac: Some(mac_for(&self.name, p_node, p_if)),
+                    peer_index: None,
                 },
             );
             nlk.netns = m_file.as_ref().map(|f| f.as_raw_fd());
@@ -674,20 +672,11 @@ impl Lab {
             nlk.mtu = l.opts.mtu;
             nlk.master = master;
             nlk.up = true;
-            let host = conns.get(&None)?;
-            link::add(host, &nlk).map_err(|e| fail(e.to_string()))?;
-            {
-                let nl = conns.get(m_ns)?;
-                link::set(
-                    nl,
-                    m_if,
-                    &link::Change {
-                        alias: Some(alias),
-                        ..Default::default()
-                    },
-                )
-                .map_err(|e| fail(e.to_string()))?;
-            }
+            nlk.alias = Some(alias);
+            conns.get(m_ns)?;
+            conns.get(&None)?;
+            let (host, there) = (&conns.map[&None], &conns.map[m_ns]);
+            link::add_with_alias(host, &nlk, Some(there)).map_err(|e| fail(e.to_string()))?;
             if let Some(mtu) = l.opts.mtu {
                 let nl = conns.get(p_ns)?;
                 link::set(
@@ -924,19 +913,13 @@ impl Lab {
             None => Netlink::open(),
         }
         .map_err(net_err)?;
-        if let Err(e) = link::add(&nl, new) {
+        let mut new = new.clone();
+        new.alias = Some(alias);
+        if let Err(e) = link::add_with_alias(&nl, &new, None) {
             let _ = self.journal()?.removed(id);
             return Err(net_err(e));
         }
         let rest = (|| -> std::result::Result<(), crate::net::NetError> {
-            link::set(
-                &nl,
-                &new.name,
-                &link::Change {
-                    alias: Some(alias),
-                    ..Default::default()
-                },
-            )?;
             let index = link::index(&nl, &new.name)?;
             for a in addresses {
                 crate::net::addr::add(&nl, index, &new.name, a)?;
@@ -1102,4 +1085,40 @@ impl Lab {
             Err(_) => false,
         }
     }
+}
+
+/// Pins the network namespace of process `pid` at /run/netns/PIN, journaled
+/// as a file and a mount (returns their ids); with `repin` (a restarted
+/// container) the journaled pin is pointed at the new namespace instead.
+/// Names too long for a netns pin are skipped.
+pub(super) fn pin_pid_journaled(
+    journal: &mut crate::engine::journal::Journal,
+    pin: &str,
+    pid: i32,
+    repin: bool,
+) -> std::result::Result<Vec<u64>, String> {
+    if netns::validate_name(pin).is_err() {
+        return Ok(Vec::new());
+    }
+    let path = Path::new(netns::NETNS_RUN_DIR).join(pin);
+    if repin && path.exists() {
+        netns::repin_pid(pin, pid).map_err(|e| e.to_string())?;
+        return Ok(Vec::new());
+    }
+    let file_id = journal
+        .intend(&Object::File { path: path.clone() })
+        .map_err(|e| e.to_string())?;
+    let mount_id = journal
+        .intend(&Object::Mount { path: path.clone() })
+        .map_err(|e| e.to_string())?;
+    if let Err(e) = netns::pin_pid(pin, pid) {
+        // Nothing was made (an existing pin of that name is someone
+        // else's): teardown must not touch it.
+        let _ = journal.removed(mount_id);
+        let _ = journal.removed(file_id);
+        return Err(e.to_string());
+    }
+    journal.done(file_id).map_err(|e| e.to_string())?;
+    journal.done(mount_id).map_err(|e| e.to_string())?;
+    Ok(vec![file_id, mount_id])
 }

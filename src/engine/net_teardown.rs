@@ -80,7 +80,7 @@ fn delete_if_ours(netns: Option<&Path>, name: &str, alias: &str) -> Result<(), S
         Some(index) => match link::delete_index(&nl, index, name) {
             Ok(()) => Ok(()),
             Err(NetError::Op { source, .. })
-                if source.raw_os_error() == Some(nix::libc::ENODEV) =>
+                if crate::net::errno(&source) == Some(nix::libc::ENODEV) =>
             {
                 Ok(())
             }
@@ -131,7 +131,7 @@ pub fn remove_qdisc(netns: Option<&Path>, link_name: &str) -> Result<(), String>
         // ENOENT / EINVAL: no root qdisc of ours any more.
         Err(NetError::Op { source, .. })
             if matches!(
-                source.raw_os_error(),
+                crate::net::errno(&source),
                 Some(nix::libc::ENOENT) | Some(nix::libc::EINVAL)
             ) =>
         {

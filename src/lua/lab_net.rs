@@ -322,6 +322,8 @@ fn router(lua: &Lua, args: Args) -> LuaResult<Table> {
     for (target, opts) in links {
         let r = lab.0.borrow_mut().declare_link(&name, &target, opts);
         if let Err(e) = r {
+            // Nothing of a router whose interfaces fail stays declared.
+            lab.0.borrow_mut().undeclare(&name);
             return Err(Failure::new(
                 args.func(),
                 format!("router '{name}': {}", e.0),

@@ -65,7 +65,11 @@ fn lua_err(func: &'static str) -> impl Fn(mlua::Error) -> Failure {
 /// The lab of option `lab` (a lab handle), or the script's default lab.
 fn lab_opt(lua: &Lua, o: &Opts) -> LuaResult<LabRef> {
     let t = match o.raw("lab")? {
-        Value::Nil => default_lab(lua).map_err(lua_err(o.func()))?,
+        // Without `lab`, a node or container given as the namespace names it.
+        Value::Nil => match handle_lab(lua, o)? {
+            Some(t) => t,
+            None => default_lab(lua).map_err(lua_err(o.func()))?,
+        },
         v @ Value::Table(_) if handle::is(lua, &v, "lab") => match v {
             Value::Table(t) => t,
             _ => unreachable!(),
@@ -80,6 +84,23 @@ fn lab_opt(lua: &Lua, o: &Opts) -> LuaResult<LabRef> {
     let r: mlua::AnyUserData = t.raw_get("_ref").map_err(lua_err(o.func()))?;
     let lab = r.borrow::<LabRef>().map_err(lua_err(o.func()))?.clone();
     Ok(lab)
+}
+
+/// The lab of the first node or container handle among the options that
+/// name a namespace or a target.
+fn handle_lab(lua: &Lua, o: &Opts) -> LuaResult<Option<Table>> {
+    for key in ["netns", "peer_netns", "to"] {
+        if !o.allowed(key) {
+            continue;
+        }
+        let v = o.raw(key)?;
+        if let Value::Table(t) = &v {
+            if handle::is(lua, &v, "container") || handle::is(lua, &v, "node") {
+                return t.raw_get("lab").map(Some).map_err(lua_err(o.func()));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// The namespace of option `key`: nil (the host's), a node or container of
@@ -268,6 +289,7 @@ fn make_link(lua: &Lua, args: Args, fixed: Option<&'static str>) -> LuaResult<Ta
                 peer,
                 peer_netns: peer_file.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
                 peer_mac: mac("peer_mac")?,
+                peer_index: None,
             }
         }
         "dummy" => link::Kind::Dummy,

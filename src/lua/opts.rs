@@ -22,6 +22,11 @@ impl Opts {
         }
     }
 
+    /// Whether `key` is one of this function's options.
+    pub fn allowed(&self, key: &str) -> bool {
+        self.allowed.contains(&key)
+    }
+
     /// The raw table.
     pub fn table(&self) -> &Table {
         &self.table

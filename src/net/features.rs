@@ -34,6 +34,7 @@ fn probe_here() -> Result<BTreeMap<&'static str, bool>, NetError> {
                 peer: "probe1".into(),
                 peer_netns: None,
                 peer_mac: None,
+                peer_index: None,
             },
         ),
     )?;

@@ -60,6 +60,8 @@ pub enum Kind {
         peer: String,
         peer_netns: Option<RawFd>,
         peer_mac: Option<[u8; 6]>,
+        /// Ask for this interface index for the peer (0 or None: any).
+        peer_index: Option<u32>,
     },
     Dummy,
     /// A macvlan on the link with index `parent` (mode: "bridge", "private",
@@ -102,6 +104,9 @@ pub struct NewLink {
     /// Enslave it to the bridge with this index (in the namespace it is made in).
     pub master: Option<u32>,
     pub up: bool,
+    /// IFLA_IFALIAS in the creating message; whether the kernel keeps it
+    /// there is checked by `alias_at_creation`.
+    pub alias: Option<String>,
 }
 
 impl NewLink {
@@ -115,6 +120,7 @@ impl NewLink {
             mac: None,
             master: None,
             up: false,
+            alias: None,
         }
     }
 }
@@ -187,6 +193,7 @@ fn message(link: &NewLink) -> Result<LinkMessage, NetError> {
             peer,
             peer_netns,
             peer_mac,
+            peer_index,
         } => {
             let mut p = LinkMessageBuilder::<LinkUnspec>::new().name(peer.clone());
             if let Some(fd) = peer_netns {
@@ -195,10 +202,22 @@ fn message(link: &NewLink) -> Result<LinkMessage, NetError> {
             if let Some(mac) = peer_mac {
                 p = p.address(mac.to_vec());
             }
-            LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
+            let mut p = p.build();
+            if let Some(i) = peer_index {
+                p.header.index = *i;
+            }
+            // One queue each, asked for up front: otherwise the kernel makes
+            // one per CPU, then shrinks the live device to one, which waits
+            // for an RCU grace period per veth end (most of a 1,000-link lab).
+            p.attributes.push(LinkAttribute::NumTxQueues(1));
+            p.attributes.push(LinkAttribute::NumRxQueues(1));
+            let mut m = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
                 .name(name.to_string())
-                .set_info_data(InfoData::Veth(InfoVeth::Peer(p.build())))
-                .build()
+                .set_info_data(InfoData::Veth(InfoVeth::Peer(p)))
+                .build();
+            m.attributes.push(LinkAttribute::NumTxQueues(1));
+            m.attributes.push(LinkAttribute::NumRxQueues(1));
+            m
         }
         Kind::Dummy => LinkDummy::new(name).build(),
         Kind::Macvlan { parent, mode } => {
@@ -248,6 +267,9 @@ fn message(link: &NewLink) -> Result<LinkMessage, NetError> {
     if let Some(m) = link.master {
         msg.attributes.push(LinkAttribute::Controller(m));
     }
+    if let Some(a) = &link.alias {
+        msg.attributes.push(LinkAttribute::IfAlias(a.clone()));
+    }
     if link.up {
         msg.header.flags |= LinkFlags::Up;
         msg.header.change_mask |= LinkFlags::Up;
@@ -282,6 +304,41 @@ pub fn add(nl: &Netlink, link: &NewLink) -> Result<(), NetError> {
         what,
         RouteNetlinkMessage::NewLink(msg),
         NLM_F_CREATE | NLM_F_EXCL,
+    )
+}
+
+/// Creates `link` with its alias and makes sure the alias is there: kernels
+/// that ignore IFLA_IFALIAS in a creating message get it in a second one.
+/// (Setting an alias on a bridge port afterwards makes the bridge re-check
+/// every port, which at 1,000 ports is most of a lab's creation time.)
+pub fn add_with_alias(
+    nl: &Netlink,
+    link: &NewLink,
+    in_ns: Option<&Netlink>,
+) -> Result<(), NetError> {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    // 0: not known yet, 1: the kernel keeps it, 2: it does not.
+    static KEPT: AtomicU8 = AtomicU8::new(0);
+    add(nl, link)?;
+    let Some(alias) = &link.alias else {
+        return Ok(());
+    };
+    let there = in_ns.unwrap_or(nl);
+    if KEPT.load(Ordering::Relaxed) == 1 {
+        return Ok(());
+    }
+    let kept = get(there, &link.name)?.and_then(|l| l.alias).as_deref() == Some(alias.as_str());
+    KEPT.store(if kept { 1 } else { 2 }, Ordering::Relaxed);
+    if kept {
+        return Ok(());
+    }
+    set(
+        there,
+        &link.name,
+        &Change {
+            alias: Some(alias.clone()),
+            ..Change::default()
+        },
     )
 }
 

@@ -48,6 +48,7 @@ fn veth_between_two_netns_pings_over_v4_and_v6() {
             peer: "eth0".into(),
             peer_netns: Some(std::os::fd::AsRawFd::as_raw_fd(&fb)),
             peer_mac: Some([2, 0, 0, 0, 0, 2]),
+            peer_index: Some(7),
         },
     );
     v.netns = Some(std::os::fd::AsRawFd::as_raw_fd(&fa));
@@ -181,6 +182,7 @@ fn bridge_ports_rename_alias_and_delete_in_a_netns() {
                 peer: p.into(),
                 peer_netns: None,
                 peer_mac: None,
+                peer_index: None,
             },
         );
         l.master = Some(bri);

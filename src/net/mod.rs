@@ -13,4 +13,4 @@ pub mod route;
 pub mod sysctl;
 pub mod tc;
 
-pub use netlink::{in_netns, NetError, Netlink};
+pub use netlink::{errno, in_netns, NetError, Netlink};

@@ -285,12 +285,38 @@ fn invalid(e: impl std::fmt::Display) -> io::Error {
 /// The kernel's "does not exist" answers to a get.
 fn is_not_found(e: &io::Error) -> bool {
     matches!(
-        e.raw_os_error(),
+        errno(e),
         Some(nix::libc::ENODEV)
             | Some(nix::libc::ENOENT)
             | Some(nix::libc::ESRCH)
             | Some(nix::libc::EADDRNOTAVAIL)
     )
+}
+
+/// The kernel's error with its extended-ack text ("File exists (os error
+/// 17): Unknown device type"); the errno stays readable through `errno`.
+#[derive(Debug)]
+struct KernelError {
+    errno: i32,
+    text: String,
+}
+
+impl std::fmt::Display for KernelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for KernelError {}
+
+/// The errno behind an error of the network primitives, with or without
+/// the kernel's extended-ack text.
+pub fn errno(e: &io::Error) -> Option<i32> {
+    e.raw_os_error().or_else(|| {
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<KernelError>())
+            .map(|k| k.errno)
+    })
 }
 
 /// One netlink message in a receive buffer.
@@ -363,7 +389,13 @@ fn error_of(payload: &[u8], flags: u16) -> Option<io::Error> {
                 let text = &payload[off + 4..off + len];
                 let text = String::from_utf8_lossy(text.split(|b| *b == 0).next().unwrap_or(&[]));
                 if !text.is_empty() {
-                    return Some(io::Error::new(base.kind(), format!("{base}: {text}")));
+                    return Some(io::Error::new(
+                        base.kind(),
+                        KernelError {
+                            errno,
+                            text: format!("{base}: {text}"),
+                        },
+                    ));
                 }
             }
             off += (len + 3) & !3;
@@ -411,6 +443,7 @@ mod tests {
         assert_eq!(f.len(), 2);
         let e = error_of(f[0].payload, f[0].flags).unwrap();
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(errno(&e), Some(17));
         assert!(e.to_string().ends_with(": Unknown device type"), "{e}");
         // A truncated tail is not a message.
         assert_eq!(frames(&two[..two.len() - 2]).len(), 1);

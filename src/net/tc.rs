@@ -176,7 +176,9 @@ pub fn apply(nl: &Netlink, index: u32, name: &str, shape: &Shape) -> Result<(), 
             tbf_options(shape.rate.unwrap_or(0), shape.burst, shape.latency),
         )
     };
-    let mut payload = tcmsg(index, 0x1_0000, TC_H_ROOT);
+    // Handle 0: the kernel picks one, so a root qdisc of another kind
+    // (tbf before, netem now) is replaced rather than refused.
+    let mut payload = tcmsg(index, 0, TC_H_ROOT);
     nla(&mut payload, TCA_KIND, format!("{kind}\0").as_bytes());
     nla(&mut payload, TCA_OPTIONS, &options);
     nl.request_raw(
@@ -186,7 +188,7 @@ pub fn apply(nl: &Netlink, index: u32, name: &str, shape: &Shape) -> Result<(), 
         &payload,
     )
     .map_err(|e| match e {
-        NetError::Op { what, source } if kind == "netem" && source.raw_os_error() == Some(2) => {
+        NetError::Op { what, source } if kind == "netem" && super::errno(&source) == Some(2) => {
             NetError::Op {
                 what,
                 source: std::io::Error::new(

@@ -16,6 +16,11 @@ luxc.version = "0.1.0"
 ---Example: `luxc.sleep(0.5)`
 function luxc.sleep(seconds) end
 
+---Seconds on a monotonic clock (a float, microsecond resolution), for timing parts of a script; `os.clock` counts CPU time only.
+---@return number
+---Example: `local t = luxc.now(); lab:up(); print(luxc.now() - t)`
+function luxc.now() end
+
 ---Renders any value as readable text: nested tables indented with sorted keys, handles by their `__tostring`.
 ---@param value any
 ---@return string
@@ -57,6 +62,7 @@ luxc.host = {}
 ---@field timeout? number seconds; then the command's process group is killed (code 137, timed_out = true)
 ---@field shell? boolean run item 1 with /bin/sh -c; further items become $1, $2, … (default false)
 ---@field cgroup? luxc.Cgroup start the command inside this cgroup (as cgexec does); luxc itself never joins it
+---@field netns? luxc.Container|luxc.Node|string run it in this network namespace (as `ip netns exec` does): a container or node of a lab, a node name of the script's lab, or a netns pinned at /run/netns/NAME
 
 ---How a command ended and what it printed.
 ---@class luxc.ExecResult
@@ -163,7 +169,7 @@ local Lab = {}
 ---Example: `local a = lab:container{ name = "a", hostname = "alpha" }`
 function Lab:container(opts) end
 
----Starts every declared container in order; if one fails, those started by this call are removed and the first error is raised.
+---Creates what is declared and not yet created: netns nodes and bridges, then the containers in order, then bridges inside containers and the links; if a step fails, everything this call made is removed and the first error is raised. Can be called again for what was declared since.
 ---@return luxc.Lab
 function Lab:up() end
 
@@ -178,6 +184,66 @@ function Lab:containers() end
 ---A plain table: name, state dir, and each container's status.
 ---@return { name: string, dir: string, containers: table<string,string> }
 function Lab:info() end
+
+---Declares a bridge (a switch), created by `lab:up()`; hosts linked to it get addresses in its subnet when it has an address.
+---@param opts { name: string, address?: string|string[], netns?: luxc.Container|luxc.Node|string, stp?: boolean, mtu?: integer } name: at most 15 bytes; address: CIDR(s) of the bridge itself; netns: the lab node whose namespace holds it (default: the host's); stp default false
+---@return luxc.Node
+---Example: `local sw = lab:bridge{ name = "br0", address = "10.0.0.254/24" }`
+function Lab:bridge(opts) end
+
+---Declares a plain network namespace node (no processes), created by `lab:up()` and pinned at /run/netns/LAB-NAME while the lab is up.
+---@param name string|{ name: string } unique in the lab
+---@return luxc.Node
+---Example: `local h1 = lab:netns("h1")`
+function Lab:netns(name) end
+
+---The options of `lab:link(a, b, opts)`: `address`/`gateway` are a's end, `peer_address`/`peer_gateway` b's.
+---@class luxc.LinkOptions
+---@field address? string|string[] CIDR(s) on a's interface; unique in the lab, inside the bridge's subnet when b is a bridge with an address
+---@field peer_address? string|string[] CIDR(s) on b's interface
+---@field gateway? string|string[] default route(s) of a (one per family), inside the subnet of one of a's addresses
+---@field peer_gateway? string|string[] default route(s) of b
+---@field mtu? integer MTU of both ends
+---@field ifname? string a's interface name (default eth0, eth1, ... per node; a bridge's end gets a derived "lx…" name)
+---@field peer_ifname? string b's interface name
+
+---Declares a veth link between two nodes of the lab (containers, netns nodes, bridges; handles or names), created by `lab:up()`. MACs are derived from lab, node and interface.
+---@param a luxc.Container|luxc.Node|string
+---@param b luxc.Container|luxc.Node|string
+---@param opts? luxc.LinkOptions
+---@return { a: string, a_if: string, b: string, b_if: string }
+---Example: `lab:link(a, sw, { address = "10.0.0.1/24", gateway = "10.0.0.254" })`
+function Lab:link(a, b, opts) end
+
+---One interface of `lab:router{...}`: a link from the router (its end: `address`, `gateway`, `ifname`) to a bridge or another node.
+---@class luxc.RouterInterface : luxc.LinkOptions
+---@field bridge? luxc.Node|string the bridge to link to (or `to`)
+---@field to? luxc.Container|luxc.Node|string another node to link to (or `bridge`)
+
+---The options of `lab:router{...}`: container options plus `interfaces`.
+---@class luxc.RouterOptions : luxc.ContainerOptions
+---@field interfaces? luxc.RouterInterface[] links made by `lab:up()`, checked now
+
+---Declares a router: a container with net.ipv4.ip_forward and net.ipv6.conf.all.forwarding set to 1 (unless `sysctl` sets them), linked as `interfaces` lists.
+---@param opts luxc.RouterOptions
+---@return luxc.Container
+---Example: `lab:router{ name = "r", interfaces = { { bridge = s1, address = "10.0.1.254/24" }, { bridge = s2, address = "10.0.2.254/24" } } }`
+function Lab:router(opts) end
+
+---The lab's nodes and links as a plain table (what `lab:graph()` draws).
+---@return { lab: string, nodes: { name: string, kind: "container"|"netns"|"bridge", status: string }[], edges: { a: string, a_if: string, a_addresses: string[], b: string, b_if: string, b_addresses: string[] }[] }
+function Lab:topology() end
+
+---The lab's topology as Graphviz DOT (the default) or Mermaid text.
+---@param format? "dot"|"mermaid"
+---@return string
+---Example: `io.open("lab.dot", "w"):write(lab:graph()):close()`
+function Lab:graph(format) end
+
+---The handle of node `name`: a container handle, or a bridge or netns node handle.
+---@param name string
+---@return luxc.Container|luxc.Node
+function Lab:node(name) end
 
 ---A container of a lab.
 ---@class luxc.Container
@@ -264,6 +330,33 @@ function Container:freeze() end
 
 ---Lets a frozen container run again.
 function Container:thaw() end
+
+---Reads a net.* sysctl in the running container's network namespace, or writes it (journaled; the old value is written back at teardown).
+---@param key string e.g. "net.ipv4.ip_forward"
+---@param value? string|integer|boolean
+---@return string value the value read, or the old value when writing
+---Example: `a:sysctl("net.ipv4.ip_forward", 1)`
+function Container:sysctl(key, value) end
+
+---The container's interfaces and their addresses, as its links declare them.
+---@return table<string,string[]>
+---Example: `a:addresses()` → `{ eth0 = { "10.0.0.1/24" } }`
+function Container:addresses() end
+
+---The path of the running container's network namespace (/run/netns/LAB-NAME when it has one of its own).
+---@return string
+function Container:netns() end
+
+---A bridge or plain network namespace of a lab (`lab:bridge`, `lab:netns`).
+---@class luxc.Node
+---@field lab luxc.Lab
+---@field name string
+---@field kind "bridge"|"netns"
+local Node = {}
+
+---A plain table: name, kind, lab name, declared addresses and, once created, the netns path.
+---@return { name: string, kind: string, lab: string, addresses: string[], netns?: string }
+function Node:info() end
 
 ---A process started by `c:spawn`.
 ---@class luxc.Process
@@ -366,5 +459,245 @@ function Cgroup:kill() end
 
 ---Kills what is left and removes it (and parents this lab made that are now unused).
 function Cgroup:destroy() end
+
+---Network primitives that act now (not at `lab:up()`), each journaled in `lab = L` (default: the script's own lab) and removed at its teardown.
+---@class luxc.net
+luxc.net = {}
+
+---Creates a network namespace pinned at /run/netns/NAME (as `ip netns add` does), journaled.
+---@param name string 1-100 letters, digits, '_', '.', '-'
+---@param opts? { lab?: luxc.Lab }
+---@return { name: string, path: string }
+---Example: `local ns = luxc.net.netns("blue")`
+function luxc.net.netns(name, opts) end
+
+---Options common to every link kind (each kind adds its own; options of other kinds are refused).
+---@class luxc.LinkSpec
+---@field name string interface name, 1-15 bytes, no '/', ':' or spaces
+---@field netns? luxc.Container|luxc.Node|string where to create it: a container or node of the lab, a node name, or a pinned netns name (default: the host's)
+---@field mtu? integer
+---@field mac? string e.g. "02:00:00:00:00:01"
+---@field up? boolean bring it up (default true)
+---@field master? string the bridge (in the same namespace) to enslave it to
+---@field address? string|string[] CIDR(s) to add
+---@field lab? luxc.Lab the lab that journals it (default: the script's own)
+---@field kind? "bridge"|"veth"|"dummy"|"macvlan"|"ipvlan"|"vxlan"|"vlan" required by luxc.net.link; the kind's own function implies it
+
+---`luxc.net.bridge{...}`: the common options and these.
+---@class luxc.BridgeSpec : luxc.LinkSpec
+---@field stp? boolean the kernel's spanning tree (default false)
+---@field vlan_filtering? boolean (default false; needs `luxc.net.features().bridge_vlan_filtering`)
+
+---`luxc.net.veth{...}`: the common options and these.
+---@class luxc.VethSpec : luxc.LinkSpec
+---@field peer string the other end's name
+---@field peer_netns? luxc.Container|luxc.Node|string where the other end goes (default: with the first)
+---@field peer_mac? string the other end's MAC
+
+---`luxc.net.macvlan{...}`: the common options and these.
+---@class luxc.MacvlanSpec : luxc.LinkSpec
+---@field parent string the link it sits on, in the same namespace
+---@field mode? "bridge"|"private"|"vepa"|"passthru" (default "bridge")
+
+---`luxc.net.ipvlan{...}`: the common options and these.
+---@class luxc.IpvlanSpec : luxc.LinkSpec
+---@field parent string the link it sits on, in the same namespace
+---@field mode? "l2"|"l3"|"l3s" (default "l2")
+
+---`luxc.net.vxlan{...}`: the common options and these; `remote` or `group`, not both.
+---@class luxc.VxlanSpec : luxc.LinkSpec
+---@field vni integer 1 to 16777215
+---@field port? integer UDP port (default 4789)
+---@field local? string local address
+---@field remote? string unicast peer address
+---@field group? string multicast group address
+---@field dev? string the underlay link
+
+---`luxc.net.vlan{...}`: the common options and these.
+---@class luxc.VlanSpec : luxc.LinkSpec
+---@field parent string the link it sits on, in the same namespace
+---@field id integer 802.1Q id, 1 to 4094
+
+---Creates a link of any kind: `kind` is "bridge", "veth", "dummy", "macvlan", "ipvlan", "vxlan" or "vlan", with that kind's options; options of other kinds are refused. Host links get the alias "luxc:LAB:ID", and teardown deletes only links carrying it.
+---@param spec luxc.LinkSpec|luxc.BridgeSpec|luxc.VethSpec|luxc.MacvlanSpec|luxc.IpvlanSpec|luxc.VxlanSpec|luxc.VlanSpec with `kind`
+---@return { name: string, kind: string, netns?: string }
+---Example: `luxc.net.link{ kind = "dummy", name = "d0", address = "192.0.2.1/24" }`
+function luxc.net.link(spec) end
+
+---Creates a bridge now.
+---@param spec luxc.BridgeSpec
+---@return { name: string, kind: string, netns?: string }
+---Example: `luxc.net.bridge{ name = "br0", address = "10.9.0.1/24" }`
+function luxc.net.bridge(spec) end
+
+---Creates a veth pair now; the peer may go straight into another namespace.
+---@param spec luxc.VethSpec
+---@return { name: string, kind: string, netns?: string }
+---Example: `luxc.net.veth{ name = "v0", peer = "eth1", peer_netns = a }`
+function luxc.net.veth(spec) end
+
+---Creates a dummy link now (needs the kernel's dummy driver: `luxc.net.features().dummy`).
+---@param spec luxc.LinkSpec
+---@return { name: string, kind: string, netns?: string }
+function luxc.net.dummy(spec) end
+
+---Creates a macvlan on `parent` now.
+---@param spec luxc.MacvlanSpec
+---@return { name: string, kind: string, netns?: string }
+---Example: `luxc.net.macvlan{ name = "mv0", parent = "eth0" }`
+function luxc.net.macvlan(spec) end
+
+---Creates an ipvlan on `parent` now (needs `luxc.net.features().ipvlan`).
+---@param spec luxc.IpvlanSpec
+---@return { name: string, kind: string, netns?: string }
+function luxc.net.ipvlan(spec) end
+
+---Creates a VXLAN device now: a unicast `remote` or a multicast `group`, not both.
+---@param spec luxc.VxlanSpec
+---@return { name: string, kind: string, netns?: string }
+---Example: `luxc.net.vxlan{ name = "vx0", vni = 42, remote = "192.0.2.2", dev = "eth0" }`
+function luxc.net.vxlan(spec) end
+
+---Creates an 802.1Q VLAN link on `parent` now (needs `luxc.net.features().vlan`).
+---@param spec luxc.VlanSpec
+---@return { name: string, kind: string, netns?: string }
+function luxc.net.vlan(spec) end
+
+---Every link of a namespace (default: the host's), with its addresses.
+---@param netns? luxc.Container|luxc.Node|string a container or node, a node name of the script's lab, or a pinned netns name
+---@return { name: string, index: integer, kind?: string, up: boolean, mtu: integer, mac?: string, master?: integer, alias?: string, addresses: string[] }[]
+---Example: `for _, l in ipairs(luxc.net.links(a)) do print(l.name, l.addresses[1]) end`
+function luxc.net.links(netns) end
+
+---Adds an address to a link now (it goes away with its link).
+---@param link string link name
+---@param cidr string e.g. "10.0.0.1/24"
+---@param opts? { netns?: luxc.Container|luxc.Node|string, lab?: luxc.Lab }
+function luxc.net.addr_add(link, cidr, opts) end
+
+---Adds a route now (it goes away with its link or namespace); needs `via` or `dev`.
+---@param route { dst?: string, via?: string, dev?: string, metric?: integer, table?: integer, netns?: luxc.Container|luxc.Node|string, lab?: luxc.Lab } dst: "default" (the default) or a CIDR
+---Example: `luxc.net.route_add{ dst = "10.2.0.0/24", via = "10.1.0.254", netns = h1 }`
+function luxc.net.route_add(route) end
+
+---Sets a net.* sysctl in a namespace (default: the host's), journaled: the old value is written back at teardown.
+---@param key string e.g. "net.ipv4.ip_forward" (or slashes: "net/ipv4/conf/eth0.10/forwarding")
+---@param value string|integer|boolean
+---@param opts? { netns?: luxc.Container|luxc.Node|string, lab?: luxc.Lab }
+---@return string old the value before
+---Example: `luxc.net.sysctl("net.ipv4.ip_forward", 1)`
+function luxc.net.sysctl(key, value, opts) end
+
+---Masquerades traffic from `source` (leaving through `out`, or any interface) with nftables, in the lab's table `inet luxc-LAB` of that namespace (made at first use, deleted at teardown). Runs Debian's `nft`.
+---@param opts { source: string, out?: string, netns?: luxc.Container|luxc.Node|string, lab?: luxc.Lab }
+---Example: `luxc.net.nat{ source = "10.0.0.0/24", out = "eth0" }`
+function luxc.net.nat(opts) end
+
+---Forwards a port: connections to `host_port` on the namespace's own addresses go to `to`:`port` (DNAT in the lab's nft table, for traffic from outside and from the namespace itself).
+---@param opts { host_port: integer, to: luxc.Container|string, port?: integer, proto?: "tcp"|"udp", netns?: luxc.Container|luxc.Node|string, lab?: luxc.Lab } to: a container (its first IPv4 address) or an address; port default host_port; proto default "tcp"
+---Example: `luxc.net.forward{ host_port = 8080, to = web, port = 80 }`
+function luxc.net.forward(opts) end
+
+---Shapes a link's egress with its root qdisc, journaled: tbf for a rate alone, netem for delay, jitter or loss (with netem's own rate when both are given).
+---@param link string link name
+---@param opts { rate?: string|integer, burst?: integer, latency?: number|string, delay?: number|string, jitter?: number|string, loss?: number, netns?: luxc.Container|luxc.Node|string, lab?: luxc.Lab } rate: "10mbit", "500kbit", "2mbps" or bits/s; times: seconds or "20ms", "1s", "100us"; loss: percent
+---Example: `luxc.net.shape("eth0", { rate = "10mbit", netns = a })`
+function luxc.net.shape(link, opts) end
+
+---What this kernel's networking can do, tried in a scratch namespace (nothing on the host is touched).
+---@return { bridge: boolean, bridge_vlan_filtering: boolean, dummy: boolean, macvlan: boolean, ipvlan: boolean, vxlan: boolean, vlan: boolean, netem: boolean, tbf: boolean }
+---Example: `if luxc.net.features().netem then luxc.net.shape("eth0", { delay = "20ms", netns = a }) end`
+function luxc.net.features() end
+
+---Options of the topology builders.
+---@class luxc.TopoOptions
+---@field subnet? string address pool (default "10.0.0.0/24"; mesh: "10.0.0.0/16", a /30 per pair)
+---@field prefix? string host name prefix (default "h": h1, h2, ...)
+---@field netns? boolean hosts are plain network namespaces (lab:netns) instead of containers
+---@field image? luxc.Image the hosts' image (default luxc.image.host())
+---@field container? table more container options for every host
+---@field switch? string name of the first switch (default: derived from the lab name)
+---@field fanout? integer tree only: children per switch (default 2)
+
+---What a topology builder declared.
+---@class luxc.Topo
+---@field hosts (luxc.Container|luxc.Node)[]
+---@field switches luxc.Node[]
+---@field addresses table<string,string> host name → CIDR
+
+---Topology builders in the manner of Mininet's: they declare hosts, switches (bridges) and links on a lab, with addresses from a pool; `lab:up()` creates them.
+---@class luxc.topo
+luxc.topo = {}
+
+---n hosts on one switch.
+---@param lab luxc.Lab
+---@param n integer
+---@param opts? luxc.TopoOptions
+---@return luxc.Topo
+---Example: `luxc.topo.star(lab, 10, { netns = true }); lab:up()`
+function luxc.topo.star(lab, n, opts) end
+
+---n switches in a chain, one host on each (Mininet's LinearTopo).
+---@param lab luxc.Lab
+---@param n integer
+---@param opts? luxc.TopoOptions
+---@return luxc.Topo
+function luxc.topo.line(lab, n, opts) end
+
+---A line whose ends are joined, with STP on in the switches (the kernel's STP takes about 30 s before it forwards).
+---@param lab luxc.Lab
+---@param n integer
+---@param opts? luxc.TopoOptions
+---@return luxc.Topo
+function luxc.topo.ring(lab, n, opts) end
+
+---A tree of switches `depth` levels deep with `fanout` children each, hosts on the leaves: fanout^depth hosts (Mininet's TreeTopo).
+---@param lab luxc.Lab
+---@param depth integer
+---@param opts? luxc.TopoOptions
+---@return luxc.Topo
+function luxc.topo.tree(lab, depth, opts) end
+
+---n hosts, every pair joined by a link of its own (a /30 from the pool per link).
+---@param lab luxc.Lab
+---@param n integer
+---@param opts? luxc.TopoOptions
+---@return luxc.Topo
+function luxc.topo.mesh(lab, n, opts) end
+
+---Checks for labs: ping, Mininet's pingall, waiting for a port, asserting a command's result.
+---@class luxc.test
+luxc.test = {}
+
+---Pings from `a` (a container, or a netns node with the host's ping) to `b` (a node: its first address; or an address).
+---@param a luxc.Container|luxc.Node
+---@param b luxc.Container|luxc.Node|string
+---@param opts? { count?: integer, timeout?: number } count default 1; timeout: seconds per reply (default 1)
+---@return boolean ok
+---@return string output ping's stdout and stderr
+---Example: `assert(luxc.test.ping(h1, h2))`
+function luxc.test.ping(a, b, opts) end
+
+---Pings every ordered pair of the lab's running containers and created netns nodes that have an address (or a repeatable sample of pairs) and prints Mininet's summary unless print = false.
+---@param lab luxc.Lab
+---@param opts? { sample?: integer, seed?: integer, count?: integer, timeout?: number, print?: boolean }
+---@return { sent: integer, received: integer, loss: integer, failed: { from: string, to: string, address: string }[], matrix: table<string,table<string,boolean>> }
+---Example: `assert(luxc.test.pingall(lab).loss == 0)`
+function luxc.test.pingall(lab, opts) end
+
+---Waits until something in container `c` listens on TCP `port`: true, or false after `timeout` seconds (default 10).
+---@param c luxc.Container
+---@param port integer
+---@param timeout? number
+---@return boolean
+---Example: `c:spawn{ "nc", "-l", "-p", "80" }; assert(luxc.test.wait_port(c, 80))`
+function luxc.test.wait_port(c, port, timeout) end
+
+---Checks a command result: exit code, and Lua patterns stdout and stderr must match; returns `r`, or raises an error saying what differed.
+---@param r luxc.ExecResult
+---@param want? { code?: integer, stdout?: string, stderr?: string } default { code = 0 }
+---@return luxc.ExecResult
+---Example: `luxc.test.expect(a:exec{ "hostname" }, { code = 0, stdout = "^a" })`
+function luxc.test.expect(r, want) end
 
 return luxc

@@ -81,6 +81,7 @@ pub fn assert_clean(lab: &str, stdout: &str) {
         assert!(!cg.exists(), "cgroup {} left behind", cg.display());
     }
     assert!(!std::path::Path::new(&format!("/sys/fs/cgroup/luxc.{lab}")).exists());
+    assert_net_clean(lab);
     let own = own_namespaces();
     let recorded: BTreeSet<u64> = stdout
         .lines()
@@ -113,5 +114,49 @@ pub fn assert_clean(lab: &str, stdout: &str) {
             "processes still in the lab's namespaces: {holders:?}"
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Asserts that no network object of `lab` remains: netns pins named
+/// LAB-*, host links carrying the lab's alias (luxc:LAB:ID), its nft table.
+/// Host ends of veths whose namespace died are removed by the kernel a
+/// moment later: waited for, briefly.
+pub fn assert_net_clean(lab: &str) {
+    let prefix = format!("{lab}-");
+    let pins: Vec<String> = std::fs::read_dir("/run/netns")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    assert!(pins.is_empty(), "netns pins left behind: {pins:?}");
+    let alias = format!("luxc:{lab}:");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let out = std::process::Command::new("ip")
+            .args(["-o", "link", "show"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let left: Vec<&str> = text.lines().filter(|l| l.contains(&alias)).collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "links of lab {lab} left behind: {left:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if let Ok(out) = std::process::Command::new("nft")
+        .args(["list", "tables"])
+        .output()
+    {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.contains(&format!("luxc-{lab}")),
+            "nft table of lab {lab} left behind: {text}"
+        );
     }
 }

@@ -747,9 +747,10 @@ for n in sorted(res):
               f"{med([r['residual'] for r in v]):.3f} | {fmt(med(proc)) if proc else ''} | "
               f"{med([r['cpu'] for r in v]):.2f} | {rss_s} |")
 print()
-print("process s: luxc = spawn to exit of `luxc net-lab.lua` (start, declarations, lab:up(), lab:down() or")
-print("not); Mininet = the whole Python process. CPU s: user + system of the processes (wait4), the")
-print("kernel's workqueues not included.")
+print("process s: luxc = spawn to exit of `luxc net-lab.lua` (start, declarations, lab:up(), and lab:down()")
+print("in the luxc row; the `luxc down` row: the up process only); Mininet = the whole Python process.")
+print("CPU s: user + system of the processes, from wait4() (a shell's include the ip processes it ran;")
+print("the kernel's workqueues, where namespaces are freed, are not included).")
 print()
 print("Per run (round: create / teardown, s):")
 print()

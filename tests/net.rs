@@ -382,3 +382,57 @@ l:up()
     );
     assert_clean(&lab, &stdout);
 }
+
+/// A link of the host (standing in for a physical NIC: a veth the test
+/// makes itself, not luxc) moved into a container is back on the host,
+/// under its own name, after teardown.
+#[test]
+fn a_host_link_moved_into_a_container_comes_back_at_teardown() {
+    let lab = lab_name("move");
+    let nic = format!("nic{}", std::process::id() % 1_000_000);
+    let peer = format!("{nic}p");
+    let made = std::process::Command::new("ip")
+        .args(["link", "add", &nic, "type", "veth", "peer", "name", &peer])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = ok(
+        &lab,
+        &lua(&format!(
+            r#"
+local l = luxc.lab(LAB)
+local c = l:container{{ name = "c", image = luxc.image.busybox() }}
+l:up()
+record(c)
+local inner = luxc.net.move("{nic}", {{ to = c, name = "eth5" }})
+assert(inner == "eth5")
+local links = c:exec{{ "ip", "link" }}.stdout
+assert(links:find("eth5", 1, true), links)
+local host = luxc.host.exec{{ "ip", "link", "show", "{nic}" }}
+assert(host.code ~= 0, "still on the host")
+-- lo cannot move (refused before anything changes on the host).
+local ok, err = pcall(luxc.net.move, "lo", {{ to = c }})
+assert(not ok and err:find("lo belongs to its namespace", 1, true), err)
+l:down()
+"#
+        )),
+    );
+    assert_clean(&lab, &out);
+    let back = std::process::Command::new("ip")
+        .args(["link", "show", &nic])
+        .output()
+        .unwrap();
+    let _ = std::process::Command::new("ip")
+        .args(["link", "del", &nic])
+        .status();
+    assert!(back.status.success(), "{nic} did not come back");
+    // Refusing lo changed nothing on the host.
+    let lo = std::process::Command::new("ip")
+        .args(["link", "show", "lo"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&lo.stdout).contains(",UP"),
+        "the host's lo is down"
+    );
+}

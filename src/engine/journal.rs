@@ -74,6 +74,13 @@ pub enum Object {
         netns: Option<PathBuf>,
         link: String,
     },
+    /// A link of the host (a NIC) luxc moved into the namespace pinned at
+    /// `netns` as `name`; teardown moves it back as `host_name`.
+    Moved {
+        netns: PathBuf,
+        name: String,
+        host_name: String,
+    },
 }
 
 impl fmt::Display for Object {
@@ -88,6 +95,15 @@ impl fmt::Display for Object {
             Object::NftTable { netns, name } => write!(f, "nft table inet {name}{}", in_ns(netns)),
             Object::Sysctl { netns, key, .. } => write!(f, "sysctl {key}{}", in_ns(netns)),
             Object::Qdisc { netns, link } => write!(f, "qdisc of {link}{}", in_ns(netns)),
+            Object::Moved {
+                netns,
+                name,
+                host_name,
+            } => write!(
+                f,
+                "link {host_name} moved into netns {} as {name}",
+                netns.display()
+            ),
         }
     }
 }

@@ -91,6 +91,11 @@ pub struct Network {
     pub links: Vec<LinkDecl>,
     /// nft tables made, per namespace (pin path; None: host).
     nft: Vec<Option<PathBuf>>,
+    /// The interface index the next link end in a node's (fresh) namespace
+    /// gets, asked for at creation: then no lookup is needed, and a lookup
+    /// right after creating a link makes the kernel settle the link's state
+    /// first (an RCU grace period). None: unknown, look it up.
+    next_index: HashMap<String, Option<u32>>,
 }
 
 /// FNV-1a, for names and MACs that are the same for the same script and lab.
@@ -658,15 +663,23 @@ impl Lab {
                 None => None,
             };
             let (m_file, p_file) = (open_ns(m_ns)?, open_ns(p_ns)?);
+            // Node ends (not bridge ports) get the next index of their node.
+            let m_index = if m_br.is_none() {
+                self.take_index(m_node)
+            } else {
+                None
+            };
+            let p_index = self.take_index(p_node);
             let mut nlk = link::NewLink::new(
                 m_if,
                 link::Kind::Veth {
                     peer: p_if.clone(),
                     peer_netns: p_file.as_ref().map(|f| f.as_raw_fd()),
                     peer_mac: Some(mac_for(&self.name, p_node, p_if)),
-                    peer_index: None,
+                    peer_index: p_index,
                 },
             );
+            nlk.index = m_index;
             nlk.netns = m_file.as_ref().map(|f| f.as_raw_fd());
             nlk.mac = Some(mac_for(&self.name, m_node, m_if));
             nlk.mtu = l.opts.mtu;
@@ -676,7 +689,27 @@ impl Lab {
             conns.get(m_ns)?;
             conns.get(&None)?;
             let (host, there) = (&conns.map[&None], &conns.map[m_ns]);
-            link::add_with_alias(host, &nlk, Some(there)).map_err(|e| fail(e.to_string()))?;
+            let mut known = [(m_node, m_index), (p_node, p_index)];
+            match link::add_with_alias(host, &nlk, Some(there)) {
+                Err(crate::net::NetError::Op { source, .. })
+                    if crate::net::errno(&source) == Some(nix::libc::EBUSY)
+                        && (m_index.is_some() || p_index.is_some()) =>
+                {
+                    // An index taken (the namespace has links luxc did not
+                    // make): let the kernel pick, and look them up.
+                    let mut any = nlk.clone();
+                    any.index = None;
+                    if let link::Kind::Veth { peer_index, .. } = &mut any.kind {
+                        *peer_index = None;
+                    }
+                    link::add_with_alias(host, &any, Some(there))
+                        .map_err(|e| fail(e.to_string()))?;
+                    known = [(m_node, None), (p_node, None)];
+                    self.net.next_index.insert(m_node.to_string(), None);
+                    self.net.next_index.insert(p_node.to_string(), None);
+                }
+                r => r.map_err(|e| fail(e.to_string()))?,
+            }
             if let Some(mtu) = l.opts.mtu {
                 let nl = conns.get(p_ns)?;
                 link::set(
@@ -703,8 +736,17 @@ impl Lab {
                 if br.is_some() {
                     continue;
                 }
+                let node = if std::ptr::eq(ifn, &l.a_if) {
+                    l.a.name()
+                } else {
+                    l.b.name()
+                };
+                let asked = known.iter().find(|(n, _)| *n == node).and_then(|(_, i)| *i);
                 let nl = conns.get(ns)?;
-                let index = link::index(nl, ifn).map_err(|e| fail(e.to_string()))?;
+                let index = match asked {
+                    Some(i) => i,
+                    None => link::index(nl, ifn).map_err(|e| fail(e.to_string()))?,
+                };
                 link::set(
                     nl,
                     ifn,
@@ -745,6 +787,29 @@ impl Lab {
         self.write_topology()
     }
 
+    /// The interface index to ask for the next link end in node `node`'s
+    /// namespace: 2, 3, ... in a namespace the lab made (1 is lo); None
+    /// once unknown, or for a node whose namespace luxc did not make fresh.
+    fn take_index(&mut self, node: &str) -> Option<u32> {
+        let fresh = match self.end_of(node) {
+            Ok(End::Container(_)) | Ok(End::Netns(_)) => true,
+            _ => false,
+        };
+        if !fresh {
+            return None;
+        }
+        let slot = self
+            .net
+            .next_index
+            .entry(node.to_string())
+            .or_insert(Some(2));
+        let got = *slot;
+        if let Some(i) = slot.as_mut() {
+            *i += 1;
+        }
+        got
+    }
+
     /// Forgets what was created since journal id `mark` (after a rollback).
     pub(super) fn net_forget_since(&mut self, mark: u64) {
         for b in &mut self.net.bridges {
@@ -763,6 +828,14 @@ impl Lab {
             }
         }
         self.net.nft.clear();
+        // Rolled-back namespaces are gone; kept ones keep their numbering
+        // unknown from here on (safe: a lookup).
+        for v in self.net.next_index.values_mut() {
+            *v = None;
+        }
+        if mark == 0 {
+            self.net.next_index.clear();
+        }
     }
 
     /// Forgets everything (after `down`).
@@ -930,6 +1003,93 @@ impl Lab {
             .done(id)
             .map_err(|e| LabError(e.to_string()))?;
         rest.map_err(net_err)
+    }
+
+    /// Moves host link `name` (a NIC) into namespace `ns` (renamed to
+    /// `as_name`), journaled: teardown moves it back, before the namespace
+    /// goes. Returns the name it has there.
+    pub fn move_link(&mut self, name: &str, ns: PathBuf, as_name: Option<&str>) -> Result<String> {
+        let inner = as_name.unwrap_or(name).to_string();
+        link::validate_name(&inner).map_err(net_err)?;
+        if name == "lo" {
+            return Err(LabError(
+                "move: lo belongs to its namespace and cannot move".into(),
+            ));
+        }
+        let host = Netlink::open().map_err(net_err)?;
+        let l = link::get(&host, name)
+            .map_err(net_err)?
+            .ok_or_else(|| LabError(format!("move: no link '{name}' on the host")))?;
+        if l.alias.as_deref().is_some_and(|a| a.starts_with("luxc:")) {
+            return Err(LabError(format!(
+                "move: link '{name}' was made by a luxc lab ({}); move links of the host only",
+                l.alias.unwrap_or_default()
+            )));
+        }
+        let f =
+            File::open(&ns).map_err(|e| LabError(format!("open netns {}: {e}", ns.display())))?;
+        let j = self.journal()?;
+        let id = j
+            .intend(&Object::Moved {
+                netns: ns.clone(),
+                name: inner.clone(),
+                host_name: name.to_string(),
+            })
+            .map_err(|e| LabError(e.to_string()))?;
+        // Moved first, in one message (the kernel takes the link down as
+        // it moves it, and refuses links that cannot move, such as lo):
+        // nothing on the host changes unless the move happens. The rename
+        // is then done inside, where the link is down.
+        let moved = link::set(
+            &host,
+            name,
+            &link::Change {
+                netns: Some(f.as_raw_fd()),
+                ..Default::default()
+            },
+        );
+        if let Err(e) = moved {
+            let _ = self.journal()?.removed(id);
+            return Err(LabError(format!("move {name}: {e}")));
+        }
+        if inner != name {
+            let renamed = Netlink::open_in(&f).and_then(|nl| {
+                link::set(
+                    &nl,
+                    name,
+                    &link::Change {
+                        rename: Some(inner.clone()),
+                        ..Default::default()
+                    },
+                )
+            });
+            if let Err(e) = renamed {
+                // Back to the host as it was; the journal forgets it.
+                let back = File::open("/proc/thread-self/ns/net")
+                    .map_err(|e| crate::net::NetError::op("open own netns", e))
+                    .and_then(|own| {
+                        let nl = Netlink::open_in(&f)?;
+                        link::set(
+                            &nl,
+                            name,
+                            &link::Change {
+                                netns: Some(own.as_raw_fd()),
+                                ..Default::default()
+                            },
+                        )
+                    });
+                if back.is_ok() {
+                    let _ = self.journal()?.removed(id);
+                } else {
+                    let _ = self.journal()?.done(id);
+                }
+                return Err(LabError(format!("move {name}: rename to {inner}: {e}")));
+            }
+        }
+        self.journal()?
+            .done(id)
+            .map_err(|e| LabError(e.to_string()))?;
+        Ok(inner)
     }
 
     /// A pinned network namespace made now (`luxc.net.netns`), journaled.

@@ -203,3 +203,52 @@ pub fn settle(links: &[Settle]) -> Result<(), String> {
         pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
+
+/// Moves a host link luxc moved into a namespace back to luxc's own (the
+/// host's) under its original name. A namespace that is gone already gave
+/// a physical device back to the host by itself (the kernel does that);
+/// then only its name is restored, if it is free.
+pub fn move_back(netns: &Path, name: &str, host_name: &str) -> Result<(), String> {
+    let host_ns =
+        File::open("/proc/thread-self/ns/net").map_err(|e| format!("open own netns: {e}"))?;
+    let host = Netlink::open().map_err(|e| e.to_string())?;
+    match open_ns(Some(netns)) {
+        Ok(Some(f)) => {
+            let nl = Netlink::open_in(&f).map_err(|e| e.to_string())?;
+            if link::get(&nl, name).map_err(|e| e.to_string())?.is_none() {
+                return Ok(());
+            }
+            // Down first: a renamed link must be down, and it is the host's again.
+            link::set(
+                &nl,
+                name,
+                &link::Change {
+                    up: Some(false),
+                    netns: Some(std::os::fd::AsRawFd::as_raw_fd(&host_ns)),
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        Ok(None) => {}
+        Err(None) => {}
+        Err(Some(e)) => return Err(e),
+    }
+    if name != host_name
+        && link::get(&host, name).map_err(|e| e.to_string())?.is_some()
+        && link::get(&host, host_name)
+            .map_err(|e| e.to_string())?
+            .is_none()
+    {
+        link::set(
+            &host,
+            name,
+            &link::Change {
+                rename: Some(host_name.to_string()),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

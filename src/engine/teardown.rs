@@ -290,6 +290,11 @@ impl Remover for HostRemover {
             Object::Qdisc { netns, link } => {
                 super::net_teardown::remove_qdisc(netns.as_deref(), link)
             }
+            Object::Moved {
+                netns,
+                name,
+                host_name,
+            } => super::net_teardown::move_back(netns, name, host_name),
         }
     }
 }

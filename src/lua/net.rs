@@ -44,6 +44,7 @@ pub fn register(lua: &Lua, luxc: &Table) -> mlua::Result<()> {
     net.set("forward", function(lua, "luxc.net.forward", forward)?)?;
     net.set("shape", function(lua, "luxc.net.shape", shape)?)?;
     net.set("features", function(lua, "luxc.net.features", features)?)?;
+    net.set("move", function(lua, "luxc.net.move", move_link)?)?;
     luxc.set("net", net)?;
     let m = handle::methods(lua, "container")?;
     m.set(
@@ -730,4 +731,31 @@ fn container_netns(lua: &Lua, args: Args) -> LuaResult<String> {
     let (lab, name) = container_of(lua, &args)?;
     let p = engine(&args, lab.0.borrow().netns_path(&name))?;
     Ok(p.map(|p| p.display().to_string()).unwrap_or_default())
+}
+
+/// `luxc.net.move(link, { to = container|node|netns name, name, lab })` →
+/// the link's name there: moves a link of the host (a NIC) into a
+/// namespace; teardown moves it back under its own name.
+fn move_link(lua: &Lua, args: Args) -> LuaResult<String> {
+    args.at_most(2)?;
+    let name = args.string(1)?;
+    link::validate_name(&name).map_err(|e| args.fail(1, e))?;
+    let o = opts(
+        &args,
+        2,
+        &["to", "name", "lab"],
+        "a table { to = container, name, lab }",
+    )?;
+    let lab = lab_opt(lua, &o)?;
+    if o.raw("to")?.is_nil() {
+        return Err(o.fail(
+            "to",
+            "expected a container, a node or a netns name, got nil",
+        ));
+    }
+    let ns = ns_opt(lua, &o, "to", &lab)?
+        .ok_or_else(|| o.fail("to", "the host is where it is already"))?;
+    let as_name = o.string("name")?;
+    let r = lab.0.borrow_mut().move_link(&name, ns, as_name.as_deref());
+    engine(&args, r)
 }

@@ -105,8 +105,10 @@ pub struct NewLink {
     pub master: Option<u32>,
     pub up: bool,
     /// IFLA_IFALIAS in the creating message; whether the kernel keeps it
-    /// there is checked by `alias_at_creation`.
+    /// there is checked by `add_with_alias`.
     pub alias: Option<String>,
+    /// Ask for this interface index (None: any; EBUSY if it is taken).
+    pub index: Option<u32>,
 }
 
 impl NewLink {
@@ -121,6 +123,7 @@ impl NewLink {
             master: None,
             up: false,
             alias: None,
+            index: None,
         }
     }
 }
@@ -269,6 +272,9 @@ fn message(link: &NewLink) -> Result<LinkMessage, NetError> {
     }
     if let Some(a) = &link.alias {
         msg.attributes.push(LinkAttribute::IfAlias(a.clone()));
+    }
+    if let Some(i) = link.index {
+        msg.header.index = i;
     }
     if link.up {
         msg.header.flags |= LinkFlags::Up;

@@ -791,10 +791,7 @@ impl Lab {
     /// namespace: 2, 3, ... in a namespace the lab made (1 is lo); None
     /// once unknown, or for a node whose namespace luxc did not make fresh.
     fn take_index(&mut self, node: &str) -> Option<u32> {
-        let fresh = match self.end_of(node) {
-            Ok(End::Container(_)) | Ok(End::Netns(_)) => true,
-            _ => false,
-        };
+        let fresh = matches!(self.end_of(node), Ok(End::Container(_)) | Ok(End::Netns(_)));
         if !fresh {
             return None;
         }

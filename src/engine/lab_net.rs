@@ -580,11 +580,22 @@ impl Lab {
                 },
             );
             nlk.mtu = b.mtu;
+            // A bridge inside a node takes that node's next interface index.
+            nlk.index = b.netns.as_deref().and_then(|n| self.take_index(n));
             nlk.mac = Some(mac_for(&self.name, &b.name, "bridge"));
             nlk.up = true;
             nlk.alias = Some(alias);
             let fail = |e: crate::net::NetError| LabError(format!("up: bridge '{}': {e}", b.name));
-            link::add_with_alias(nl, &nlk, None).map_err(fail)?;
+            if let Err(e) = link::add_with_alias(nl, &nlk, None) {
+                let taken = matches!(&e, crate::net::NetError::Op { source, .. }
+                    if matches!(crate::net::errno(source), Some(nix::libc::EBUSY) | Some(nix::libc::EEXIST)));
+                if !(taken && nlk.index.is_some()) {
+                    return Err(fail(e));
+                }
+                // The index was taken: any will do (a real clash fails again).
+                nlk.index = None;
+                link::add_with_alias(nl, &nlk, None).map_err(fail)?;
+            }
             let index = link::index(nl, &b.name).map_err(fail)?;
             for a in &b.addresses {
                 crate::net::addr::add(nl, index, &b.name, a).map_err(fail)?;
@@ -680,30 +691,35 @@ impl Lab {
                 },
             );
             nlk.index = m_index;
-            nlk.netns = m_file.as_ref().map(|f| f.as_raw_fd());
+            // Sent from a socket in the main end's own namespace: the kernel
+            // looks an existing name up in the sending socket's namespace
+            // (6.1 does, with EEXIST for an `eth0` the host has), so the
+            // name must be checked where the link will live.
+            let _ = &m_file;
             nlk.mac = Some(mac_for(&self.name, m_node, m_if));
             nlk.mtu = l.opts.mtu;
             nlk.master = master;
             nlk.up = true;
             nlk.alias = Some(alias);
-            conns.get(m_ns)?;
-            conns.get(&None)?;
-            let (host, there) = (&conns.map[&None], &conns.map[m_ns]);
+            let there = conns.get(m_ns)?;
             let mut known = [(m_node, m_index), (p_node, p_index)];
-            match link::add_with_alias(host, &nlk, Some(there)) {
+            match link::add_with_alias(there, &nlk, None) {
                 Err(crate::net::NetError::Op { source, .. })
-                    if crate::net::errno(&source) == Some(nix::libc::EBUSY)
-                        && (m_index.is_some() || p_index.is_some()) =>
+                    if matches!(
+                        crate::net::errno(&source),
+                        Some(nix::libc::EBUSY) | Some(nix::libc::EEXIST)
+                    ) && (m_index.is_some() || p_index.is_some()) =>
                 {
                     // An index taken (the namespace has links luxc did not
-                    // make): let the kernel pick, and look them up.
+                    // make; the kernel says EEXIST, as a NEWLINK naming an
+                    // index names that device): let the kernel pick, and
+                    // look them up. A real name clash fails again below.
                     let mut any = nlk.clone();
                     any.index = None;
                     if let link::Kind::Veth { peer_index, .. } = &mut any.kind {
                         *peer_index = None;
                     }
-                    link::add_with_alias(host, &any, Some(there))
-                        .map_err(|e| fail(e.to_string()))?;
+                    link::add_with_alias(there, &any, None).map_err(|e| fail(e.to_string()))?;
                     known = [(m_node, None), (p_node, None)];
                     self.net.next_index.insert(m_node.to_string(), None);
                     self.net.next_index.insert(p_node.to_string(), None);

@@ -52,11 +52,14 @@ fn probe_here() -> Result<BTreeMap<&'static str, bool>, NetError> {
             "probemv",
         ),
     );
+    // On the other veth end: a device has one receive handler, and the
+    // macvlan above took probe0's.
+    let other = link::index(&nl, "probe1")?;
     out.insert(
         "ipvlan",
         ok(
             link::Kind::Ipvlan {
-                parent,
+                parent: other,
                 mode: "l2".into(),
             },
             "probeiv",

@@ -609,6 +609,13 @@ function luxc.net.shape(link, opts) end
 ---Example: `if luxc.net.features().netem then luxc.net.shape("eth0", { delay = "20ms", netns = a }) end`
 function luxc.net.features() end
 
+---Moves a link of the host (a physical NIC, say) into a container or namespace, optionally renamed; journaled: teardown moves it back under its own name before the namespace goes. `lo` and links a luxc lab made are refused.
+---@param link string the host's interface name
+---@param opts { to: luxc.Container|luxc.Node|string, name?: string, lab?: luxc.Lab }
+---@return string name its name inside
+---Example: `luxc.net.move("enp3s0", { to = c, name = "eth1" })`
+function luxc.net.move(link, opts) end
+
 ---Options of the topology builders.
 ---@class luxc.TopoOptions
 ---@field subnet? string address pool (default "10.0.0.0/24"; mesh: "10.0.0.0/16", a /30 per pair)

@@ -213,9 +213,14 @@ cleanup() {
     # luxc labs: `luxc down` removes whatever a killed run left.
     local lab f pid p
     for lab in "${LABS[@]}"; do
-        if [ -e "/run/luxc/$lab" ] && [ -x "$LUXC" ]; then
-            "$LUXC" down "$lab" >&2 || say "net-lab: luxc down $lab failed"
-        fi
+        # A luxc still ending (killed with the driver) holds its lab a moment.
+        local try
+        for try in 1 2 3 4 5; do
+            [ -e "/run/luxc/$lab" ] && [ -x "$LUXC" ] || break
+            "$LUXC" down "$lab" >&2 && break
+            say "net-lab: luxc down $lab failed (try $try of 5)"
+            sleep 1
+        done
     done
     # Mininet shells this run started (their pids, checked by command line).
     while read -r pid; do
@@ -677,12 +682,22 @@ try:
                "mininet_max_n": cfg["mininet_max_n"]},
               open(os.path.join(tmp, "runs.json"), "w"), indent=1)
 except BaseException:
-    if current is not None and current.poll() is None:
+    # End the running variant's whole process group (GNU time exits at once
+    # on SIGTERM, luxc or Mininet may take a moment to clean up after it):
+    # wait until no process of the group is left, SIGKILL after 60 s.
+    if current is not None:
+        current.poll()
         try:
             os.killpg(current.pid, signal.SIGTERM)
-            current.wait(timeout=60)
-        except Exception:
-            os.killpg(current.pid, signal.SIGKILL)
+            t0 = time.monotonic()
+            while True:
+                current.poll()
+                os.killpg(current.pid, 0)
+                if time.monotonic() - t0 > 60:
+                    os.killpg(current.pid, signal.SIGKILL)
+                time.sleep(0.05)
+        except ProcessLookupError:
+            pass
     raise
 PY
 driver_pid=$!

@@ -57,7 +57,14 @@ pub enum Object {
         name: String,
         alias: String,
         with_netns: bool,
+        /// The namespace of the other end, when it is one of the lab's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peer: Option<PathBuf>,
     },
+    /// A network namespace luxc made and pinned at `path` (/run/netns/NAME);
+    /// unpinned first at teardown, so the kernel removes the links in it (and
+    /// their bridge ports) in one batch.
+    Netns { path: PathBuf },
     /// An nftables table (`inet NAME`) luxc created in namespace `netns`.
     NftTable {
         netns: Option<PathBuf>,
@@ -92,6 +99,7 @@ impl fmt::Display for Object {
             Object::File { path } => write!(f, "file {}", path.display()),
             Object::Cgroup { path } => write!(f, "cgroup {path}"),
             Object::Link { netns, name, .. } => write!(f, "link {name}{}", in_ns(netns)),
+            Object::Netns { path } => write!(f, "netns {}", path.display()),
             Object::NftTable { netns, name } => write!(f, "nft table inet {name}{}", in_ns(netns)),
             Object::Sysctl { netns, key, .. } => write!(f, "sysctl {key}{}", in_ns(netns)),
             Object::Qdisc { netns, link } => write!(f, "qdisc of {link}{}", in_ns(netns)),

@@ -892,6 +892,10 @@ pub fn down_journal(mut journal: Journal) -> Result<teardown::Report> {
     // peer is in a container): the kernel removes them once the namespace is
     // gone, in one batch for all; teardown waits for that at the end.
     let settle = super::net_teardown::links_with_netns(&journal);
+    // (Unpinning the plain namespaces first, so their bridge ports go in the
+    // kernel's batched namespace cleanup, was measured slower: 0.145 s
+    // against 0.11 s for 100 nodes; the cleanup work queue takes longer than
+    // detaching the ports one by one.)
     let report = teardown::teardown(&mut journal, &mut remover)
         .map_err(|e| LabError(crate::error::chain(&e)))?;
     super::net_teardown::settle(&settle).map_err(LabError)?;

@@ -505,28 +505,21 @@ impl Lab {
             let pin = pin_name(&self.name, &name);
             let path = Path::new(netns::NETNS_RUN_DIR).join(&pin);
             let j = self.journal()?;
-            let file_id = j
-                .intend(&Object::File { path: path.clone() })
+            let id = j
+                .intend(&Object::Netns { path: path.clone() })
                 .map_err(|e| LabError(e.to_string()))?;
-            let mount_id = j
-                .intend(&Object::Mount { path: path.clone() })
-                .map_err(|e| LabError(e.to_string()))?;
-            if let Err(e) = netns::create(&pin) {
-                let j = self.journal()?;
-                let _ = j.removed(mount_id);
-                let _ = j.removed(file_id);
+            // This thread is in the new namespace meanwhile: lo comes up
+            // there, with no second trip in.
+            if let Err(e) = netns::create_with(&pin, crate::net::loopback::up) {
+                // Nothing was made (an existing pin of that name is someone
+                // else's): teardown must not touch it.
+                let _ = self.journal()?.removed(id);
                 return Err(LabError(format!("up: netns '{name}': {e}")));
             }
-            self.net.nodes[i].created = vec![file_id, mount_id];
-            let j = self.journal()?;
-            j.done(file_id).map_err(|e| LabError(e.to_string()))?;
-            j.done(mount_id).map_err(|e| LabError(e.to_string()))?;
-            // Like a container's: 127.0.0.1 works inside.
-            let f =
-                File::open(&path).map_err(|e| LabError(format!("open {}: {e}", path.display())))?;
-            crate::net::in_netns(&f, crate::net::loopback::up)
-                .map_err(net_err)?
-                .map_err(|e| LabError(format!("up: netns '{name}': {e}")))?;
+            self.net.nodes[i].created = vec![id];
+            self.journal()?
+                .done(id)
+                .map_err(|e| LabError(e.to_string()))?;
         }
         Ok(())
     }
@@ -537,6 +530,7 @@ impl Lab {
         netns: &Option<PathBuf>,
         name: &str,
         with_netns: bool,
+        peer: Option<PathBuf>,
     ) -> Result<(u64, String)> {
         let lab = self.name.clone();
         let j = self.journal()?;
@@ -548,6 +542,7 @@ impl Lab {
                 name: name.to_string(),
                 alias: alias.clone(),
                 with_netns,
+                peer,
             })
             .map_err(|e| LabError(e.to_string()))?;
         debug_assert_eq!(got, id);
@@ -569,7 +564,7 @@ impl Lab {
             }
             let ns = self.bridge_ns(&b)?;
             let with_netns = self.lab_owned_ns(&ns);
-            let (id, alias) = self.intend_link(&ns, &b.name, with_netns)?;
+            let (id, alias) = self.intend_link(&ns, &b.name, with_netns, None)?;
             self.net.bridges[i].created = Some(id);
             let nl = conns.get(&ns)?;
             let mut nlk = link::NewLink::new(
@@ -667,7 +662,12 @@ impl Lab {
                 )
             };
             let with_netns = self.lab_owned_ns(m_ns) || self.lab_owned_ns(p_ns);
-            let (id, alias) = self.intend_link(m_ns, m_if, with_netns)?;
+            let peer = if self.lab_owned_ns(p_ns) {
+                p_ns.clone()
+            } else {
+                None
+            };
+            let (id, alias) = self.intend_link(m_ns, m_if, with_netns, peer)?;
             self.net.links[i].created = Some(id);
             let master = match m_br {
                 Some(b) => Some(conns.bridge_index(m_ns, b).map_err(|e| fail(e.0))?),
@@ -992,7 +992,7 @@ impl Lab {
         addresses: &[Cidr],
     ) -> Result<()> {
         let with_netns = self.lab_owned_ns(&ns);
-        let (id, alias) = self.intend_link(&ns, &new.name, with_netns)?;
+        let (id, alias) = self.intend_link(&ns, &new.name, with_netns, None)?;
         let f = open_ns(&ns)?;
         let nl = match &f {
             Some(f) => Netlink::open_in(f),
@@ -1109,24 +1109,16 @@ impl Lab {
     pub fn create_netns_now(&mut self, name: &str) -> Result<PathBuf> {
         let path = netns::path(name).map_err(net_err)?;
         let j = self.journal()?;
-        let file_id = j
-            .intend(&Object::File { path: path.clone() })
+        let id = j
+            .intend(&Object::Netns { path: path.clone() })
             .map_err(|e| LabError(e.to_string()))?;
-        let mount_id = j
-            .intend(&Object::Mount { path: path.clone() })
-            .map_err(|e| LabError(e.to_string()))?;
-        match netns::create(name) {
-            Ok(_) => {}
-            Err(e) => {
-                let j = self.journal()?;
-                let _ = j.removed(mount_id);
-                let _ = j.removed(file_id);
-                return Err(net_err(e));
-            }
+        if let Err(e) = netns::create(name) {
+            let _ = self.journal()?.removed(id);
+            return Err(net_err(e));
         }
-        let j = self.journal()?;
-        j.done(file_id).map_err(|e| LabError(e.to_string()))?;
-        j.done(mount_id).map_err(|e| LabError(e.to_string()))?;
+        self.journal()?
+            .done(id)
+            .map_err(|e| LabError(e.to_string()))?;
         Ok(path)
     }
 

@@ -163,6 +163,7 @@ pub fn links_with_netns(journal: &crate::engine::journal::Journal) -> Vec<Settle
                 name,
                 alias,
                 with_netns: true,
+                ..
             } => Some(Settle { name, alias }),
             _ => None,
         })
@@ -200,7 +201,7 @@ pub fn settle(links: &[Settle]) -> Result<(), String> {
             return Ok(());
         }
         std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(50));
+        pause = (pause * 2).min(Duration::from_millis(5));
     }
 }
 

@@ -275,11 +275,16 @@ impl Remover for HostRemover {
             Object::Mount { path } => self.remove_mount(path),
             Object::File { path } => self.remove_file(path),
             Object::Cgroup { path } => self.remove_cgroup(path),
+            Object::Netns { path } => {
+                self.remove_mount(path)?;
+                self.remove_file(path)
+            }
             Object::Link {
                 netns,
                 name,
                 alias,
                 with_netns,
+                ..
             } => super::net_teardown::remove_link(netns.as_deref(), name, alias, *with_netns),
             Object::NftTable { netns, name } => {
                 super::net_teardown::remove_nft_table(netns.as_deref(), name)

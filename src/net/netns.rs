@@ -113,6 +113,15 @@ fn pin_from(name: &str, source: &CString) -> Result<PathBuf, NetError> {
 /// unshares it, pins it and returns to its own namespace (luxc is
 /// single-threaded; no fork, which at 1,000 namespaces is most of the cost).
 pub fn create(name: &str) -> Result<PathBuf, NetError> {
+    create_with(name, || Ok(()))
+}
+
+/// `create`, running `inside` in the new namespace before returning (its
+/// error fails the creation; the pin stays, for the caller's teardown).
+pub fn create_with(
+    name: &str,
+    inside: impl FnOnce() -> Result<(), String>,
+) -> Result<PathBuf, NetError> {
     let fail = |source: io::Error| NetError::Netns {
         name: name.to_string(),
         source,
@@ -120,7 +129,13 @@ pub fn create(name: &str) -> Result<PathBuf, NetError> {
     path(name)?;
     let orig = std::fs::File::open("/proc/thread-self/ns/net").map_err(fail)?;
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| fail(e.into()))?;
-    let pinned = pin_from(name, &cstr("/proc/thread-self/ns/net"));
+    let pinned = pin_from(name, &cstr("/proc/thread-self/ns/net")).and_then(|p| {
+        inside().map_err(|e| NetError::Netns {
+            name: name.to_string(),
+            source: io::Error::other(e),
+        })?;
+        Ok(p)
+    });
     if let Err(e) = nix::sched::setns(&orig, nix::sched::CloneFlags::CLONE_NEWNET) {
         // Staying in the new namespace would misplace every later link.
         panic!("netns: cannot return to the original namespace: {e}");

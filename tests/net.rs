@@ -236,6 +236,9 @@ local port = l:topology().edges[1].b_if
 luxc.net.shape(port, { rate = "10mbit", lab = l })
 local qd = luxc.host.exec{ "tc", "qdisc", "show", "dev", port }.stdout
 assert(qd:find("tbf", 1, true), qd)
+-- Bridge ports carry no IPv6 link-local address (addr_gen_mode none).
+local v6 = luxc.host.exec{ "ip", "-6", "addr", "show", "dev", port }.stdout
+assert(not v6:find("inet6", 1, true), v6)
 local pins = 0
 for n in luxc.host.exec{ "ls", "/run/netns" }.stdout:gmatch("[^\n]+") do
   if n:find(LAB .. "-", 1, true) == 1 then pins = pins + 1 end

@@ -699,7 +699,12 @@ impl Lab {
             nlk.mac = Some(mac_for(&self.name, m_node, m_if));
             nlk.mtu = l.opts.mtu;
             nlk.master = master;
-            nlk.up = true;
+            // A bridge port comes up below, without an IPv6 link-local
+            // address: it needs none, and the duplicate-address and
+            // multicast-listener packets of each new address are flooded by
+            // the bridge to every other port (at 1,000 ports, a million
+            // deliveries while the lab is being made).
+            nlk.up = master.is_none();
             nlk.alias = Some(alias);
             let there = conns.get(m_ns)?;
             let mut known = [(m_node, m_index), (p_node, p_index)];
@@ -725,6 +730,19 @@ impl Lab {
                     self.net.next_index.insert(p_node.to_string(), None);
                 }
                 r => r.map_err(|e| fail(e.to_string()))?,
+            }
+            if master.is_some() {
+                let nl = conns.get(m_ns)?;
+                link::set(
+                    nl,
+                    m_if,
+                    &link::Change {
+                        up: Some(true),
+                        no_ipv6_ll: true,
+                        ..Default::default()
+                    },
+                )
+                .map_err(|e| fail(e.to_string()))?;
             }
             if let Some(mtu) = l.opts.mtu {
                 let nl = conns.get(p_ns)?;

@@ -361,6 +361,9 @@ pub struct Change {
     pub alias: Option<String>,
     /// Rename it (it must be down).
     pub rename: Option<String>,
+    /// No IPv6 link-local address from now on (addr_gen_mode none); in the
+    /// same message as `up`, none is made at all.
+    pub no_ipv6_ll: bool,
 }
 
 /// Applies `change` to link `name` (looked up by name by the kernel).
@@ -389,6 +392,13 @@ pub fn set(nl: &Netlink, name: &str, change: &Change) -> Result<(), NetError> {
         b = b.alias(a.clone());
     }
     let mut msg = b.build();
+    if change.no_ipv6_ll {
+        use rtnetlink::packet_route::link::{AfSpecInet6, AfSpecUnspec, In6AddrGenMode};
+        msg.attributes
+            .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+                vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
+            )]));
+    }
     if let Some(new) = &change.rename {
         validate_name(new)?;
         // Looked up by index, since IFLA_IFNAME now carries the new name.

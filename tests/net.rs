@@ -261,6 +261,16 @@ local t = luxc.topo.star(l, 4, { netns = true, subnet = "10.78.0.0/24", switch =
 l:up()
 local r = luxc.test.pingall(l, { print = false })
 assert(r.sent == 12 and r.loss == 0, luxc.inspect(r))
+-- Switches joined by links (a line of three, a tree of depth 2): every host
+-- reaches every other across the bridge-to-bridge links.
+for i, build in ipairs({ luxc.topo.line, luxc.topo.tree }) do
+  local l2 = luxc.lab(LAB .. "-" .. i)
+  build(l2, 3, { netns = true, subnet = "10.78." .. i .. ".0/24", switch = bname("l" .. i), fanout = 2 })
+  l2:up()
+  local rl = luxc.test.pingall(l2, { print = false, sample = 30 })
+  assert(rl.sent > 0 and rl.loss == 0, luxc.inspect(rl.failed))
+  l2:down()
+end
 -- A primitive namespace and veth, journaled in the lab.
 local ns = luxc.net.netns(LAB .. "-extra", { lab = l })
 assert(ns.path == "/run/netns/" .. LAB .. "-extra")

@@ -744,6 +744,19 @@ impl Lab {
                 )
                 .map_err(|e| fail(e.to_string()))?;
             }
+            // A peer that is a bridge port too (a link between two bridges):
+            // enslaved and up, without a link-local address, in one message.
+            let p_br = if swap { &a_br } else { &b_br };
+            if let Some(b) = p_br {
+                let index = conns.bridge_index(p_ns, b).map_err(|e| fail(e.0))?;
+                let change = link::Change {
+                    up: Some(true),
+                    master: Some(Some(index)),
+                    no_ipv6_ll: true,
+                    ..Default::default()
+                };
+                link::set(conns.get(p_ns)?, p_if, &change).map_err(|e| fail(e.to_string()))?;
+            }
             if let Some(mtu) = l.opts.mtu {
                 let nl = conns.get(p_ns)?;
                 link::set(

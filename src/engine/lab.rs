@@ -892,12 +892,16 @@ pub fn down_journal(mut journal: Journal) -> Result<teardown::Report> {
     // peer is in a container): the kernel removes them once the namespace is
     // gone, in one batch for all; teardown waits for that at the end.
     let settle = super::net_teardown::links_with_netns(&journal);
-    // (Unpinning the plain namespaces first, so their bridge ports go in the
-    // kernel's batched namespace cleanup, was measured slower: 0.145 s
-    // against 0.11 s for 100 nodes; the cleanup work queue takes longer than
-    // detaching the ports one by one.)
-    let report = teardown::teardown(&mut journal, &mut remover)
+    // Plain namespaces are unpinned first: the kernel's cleanup starts on
+    // their links while the rest comes down, and the bridge then has fewer
+    // ports left to detach one by one (an RCU grace period each). Measured
+    // at 100 nodes: median 0.094 s against 0.107 s. (Waiting for the cleanup
+    // before going on was slower, 0.145 s: the work queue is the slow part.)
+    let early = super::net_teardown::unpin_namespaces_first(&mut journal, &mut remover)
+        .map_err(LabError)?;
+    let mut report = teardown::teardown(&mut journal, &mut remover)
         .map_err(|e| LabError(crate::error::chain(&e)))?;
+    report.removed += early;
     super::net_teardown::settle(&settle).map_err(LabError)?;
     if report.failed.is_empty() {
         teardown::finish(journal).map_err(|e| LabError(crate::error::chain(&e)))?;

@@ -253,3 +253,26 @@ pub fn move_back(netns: &Path, name: &str, host_name: &str) -> Result<(), String
     }
     Ok(())
 }
+
+/// The first step of a lab's teardown: unpins the plain namespaces the lab
+/// made (no process keeps them), so the kernel starts removing their links
+/// (bridge ports included) in its batched namespace cleanup while teardown
+/// goes on; `settle` at the end waits for what is left. Returns how many it
+/// unpinned.
+pub fn unpin_namespaces_first(
+    journal: &mut crate::engine::journal::Journal,
+    remover: &mut crate::engine::teardown::HostRemover,
+) -> Result<usize, String> {
+    use crate::engine::journal::Object;
+    use crate::engine::teardown::Remover;
+    let entries = journal.entries().map_err(|e| e.to_string())?;
+    let mut n = 0;
+    for e in entries.iter().rev().filter(|e| !e.removed) {
+        if let Object::Netns { .. } = &e.object {
+            remover.remove(&e.object)?;
+            journal.removed(e.id).map_err(|e| e.to_string())?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}

@@ -18,7 +18,7 @@ done
 # machine does not touch apt at all.
 need=()
 for pkg_cmd in "iproute2:ip" "gcc:cc" "coreutils:sleep" "dash:sh" "busybox-static:busybox" "procps:ps" \
-  "qemu-system-x86:qemu-system-x86_64" "cpio:cpio" "kmod:depmod"; do
+  "qemu-system-x86:qemu-system-x86_64" "cpio:cpio" "kmod:depmod" "nftables:nft"; do
   pkg=${pkg_cmd%%:*} cmd=${pkg_cmd#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -80,6 +80,17 @@ fn members(v: &Value) -> Vec<(String, Value)> {
         ),
         _ => (None, None),
     };
+    // Fields loaded on first use (luxc.topo, luxc.test) are listed in the
+    // metatable's `__lazy`; indexing one loads it.
+    if let (Value::Table(t), Some(m)) = (v, &meta) {
+        if let Ok(names) = m.get::<Vec<String>>("__lazy") {
+            for name in names {
+                if let Ok(val) = t.get::<Value>(name.as_str()) {
+                    out.push((name, val));
+                }
+            }
+        }
+    }
     let meta = match (v, meta) {
         (Value::Table(_), Some(m)) => m.get::<Value>("__index").ok().and_then(index_table),
         (_, m) => m,
@@ -117,6 +128,11 @@ mod tests {
         );
         let (at, c) = candidates(&lua, "x = luxc.host.ex", 16);
         assert_eq!((at, c), (14, vec!["exec(".to_string()]));
+        // Stdlib modules loaded on first use complete too, and through them.
+        let (_, c) = candidates(&lua, "luxc.to", 7);
+        assert_eq!(c, vec!["topo".to_string()]);
+        let (_, c) = candidates(&lua, "luxc.test.pin", 13);
+        assert_eq!(c, vec!["ping(".to_string(), "pingall(".to_string()]);
     }
 
     #[test]

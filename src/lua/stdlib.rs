@@ -45,6 +45,8 @@ pub fn register(lua: &Lua, luxc: &Table) -> mlua::Result<()> {
     let index: Function = lua.load(LAZY_INDEX).set_name("=[luxc]").call(lazy)?;
     let mt = lua.create_table()?;
     mt.set("__index", index)?;
+    // For the REPL's completion, which cannot see fields an __index makes.
+    mt.set("__lazy", LAZY.to_vec())?;
     luxc.set_metatable(Some(mt))?;
     Ok(())
 }

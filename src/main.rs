@@ -96,6 +96,10 @@ fn main() {
             2
         }
         Some(Command::Down { labs, all }) => cli::down::run(&labs, all),
+        Some(Command::Graph { .. }) if !args.code.is_empty() => {
+            eprintln!("luxc: -e runs Lua code; `luxc graph` takes none");
+            2
+        }
         Some(Command::Graph { lab, format }) => cli::graph::run(&lab, &format),
         None if !args.code.is_empty() => cli::run::run(&cli::run::Invocation {
             argv: original,

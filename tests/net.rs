@@ -449,3 +449,19 @@ l:down()
         "the host's lo is down"
     );
 }
+
+/// `luxc graph`: usage errors exit 2, a lab that is not there exits 1 and
+/// says so.
+#[test]
+fn graph_cli_usage_and_missing_lab() {
+    let out = common::luxc(["-e", "print(1)", "graph", "x"], "");
+    let (_, err) = common::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`luxc graph` takes none"), "{err}");
+    let out = common::luxc(["graph", "tnosuch-lab", "--format", "svg"], "");
+    assert_eq!(out.status.code(), Some(2));
+    let out = common::luxc(["graph", "tnosuch-lab"], "");
+    let (_, err) = common::text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no lab 'tnosuch-lab'"), "{err}");
+}

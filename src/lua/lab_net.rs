@@ -52,44 +52,32 @@ fn node_handle(lua: &Lua, lab_t: &Table, name: &str, kind: &str) -> mlua::Result
     )
 }
 
+/// Option `key` as one string or a list of them; `expected` says what a
+/// string should look like, for the error.
+fn one_or_list(o: &Opts, key: &str, expected: &str) -> LuaResult<Vec<String>> {
+    match o.raw(key)? {
+        Value::Nil => Ok(Vec::new()),
+        Value::String(s) => Ok(vec![s.to_string_lossy()]),
+        Value::Table(_) => Ok(o.string_list(key)?.unwrap_or_default()),
+        other => Err(o.fail(
+            key,
+            format!("expected {expected}, got {}", type_name(&other)),
+        )),
+    }
+}
+
 /// One address or a list of them ("10.0.0.1/24", { "10.0.0.1/24", "fd00::1/64" }).
 pub fn cidrs(o: &Opts, key: &str) -> LuaResult<Vec<Cidr>> {
-    let list: Vec<String> = match o.raw(key)? {
-        Value::Nil => return Ok(Vec::new()),
-        Value::String(s) => vec![s.to_string_lossy()],
-        Value::Table(_) => o.string_list(key)?.unwrap_or_default(),
-        other => {
-            return Err(o.fail(
-                key,
-                format!(
-                    "expected an address like \"10.0.0.1/24\" or a list of them, got {}",
-                    type_name(&other)
-                ),
-            ))
-        }
-    };
-    list.iter()
+    one_or_list(o, key, "an address like \"10.0.0.1/24\" or a list of them")?
+        .iter()
         .map(|s| s.parse::<Cidr>().map_err(|e| o.fail(key, e)))
         .collect()
 }
 
 /// Gateway addresses (one or a list, without prefix).
 fn gateways(o: &Opts, key: &str) -> LuaResult<Vec<std::net::IpAddr>> {
-    let list: Vec<String> = match o.raw(key)? {
-        Value::Nil => return Ok(Vec::new()),
-        Value::String(s) => vec![s.to_string_lossy()],
-        Value::Table(_) => o.string_list(key)?.unwrap_or_default(),
-        other => {
-            return Err(o.fail(
-                key,
-                format!(
-                    "expected an address like \"10.0.0.1\", got {}",
-                    type_name(&other)
-                ),
-            ))
-        }
-    };
-    list.iter()
+    one_or_list(o, key, "an address like \"10.0.0.1\"")?
+        .iter()
         .map(|s| {
             s.parse::<std::net::IpAddr>()
                 .map_err(|_| o.fail(key, format!("'{s}' is not an IP address")))

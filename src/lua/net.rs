@@ -136,6 +136,35 @@ fn netlink_in(p: &Option<PathBuf>, func: &'static str) -> LuaResult<Netlink> {
     .map_err(|e| Failure::new(func, e))
 }
 
+/// The optional last argument `n`, a table of `allowed` options; absent, an
+/// empty one.
+fn trailing_opts(
+    lua: &Lua,
+    args: &Args,
+    n: usize,
+    allowed: &'static [&'static str],
+    what: &str,
+) -> LuaResult<Opts> {
+    match args.get(n) {
+        Value::Nil => {
+            let empty = lua.create_table().map_err(lua_err(args.func()))?;
+            Ok(Opts::new(args.func(), empty, allowed))
+        }
+        _ => opts(args, n, allowed, what),
+    }
+}
+
+/// A sysctl value given as argument `n`: a string, an integer, or a boolean
+/// (1 or 0).
+fn sysctl_value(args: &Args, n: usize) -> LuaResult<String> {
+    match args.get(n) {
+        Value::String(s) => Ok(s.to_string_lossy()),
+        Value::Integer(i) => Ok(i.to_string()),
+        Value::Boolean(b) => Ok(if b { "1" } else { "0" }.to_string()),
+        _ => Err(args.expected(n, "a value (string, integer or boolean)")),
+    }
+}
+
 fn opts(args: &Args, n: usize, allowed: &'static [&'static str], what: &str) -> LuaResult<Opts> {
     let o = Opts::new(args.func(), args.table(n, what)?, allowed);
     o.reject_unknown(false)?;
@@ -147,14 +176,7 @@ fn opts(args: &Args, n: usize, allowed: &'static [&'static str], what: &str) -> 
 fn netns(lua: &Lua, args: Args) -> LuaResult<Table> {
     args.at_most(2)?;
     let name = args.string(1)?;
-    let o = match args.get(2) {
-        Value::Nil => Opts::new(
-            args.func(),
-            lua.create_table().map_err(lua_err(args.func()))?,
-            &["lab"],
-        ),
-        _ => opts(&args, 2, &["lab"], "a table { lab = L }")?,
-    };
+    let o = trailing_opts(lua, &args, 2, &["lab"], "a table { lab = L }")?;
     let lab = lab_opt(lua, &o)?;
     let path = engine(&args, lab.0.borrow_mut().create_netns_now(&name))?;
     let t = lua.create_table().map_err(lua_err(args.func()))?;
@@ -430,14 +452,7 @@ fn addr_add(lua: &Lua, args: Args) -> LuaResult<()> {
     args.at_most(3)?;
     let name = args.string(1)?;
     let cidr: Cidr = args.string(2)?.parse().map_err(|e| args.fail(2, e))?;
-    let o = match args.get(3) {
-        Value::Nil => Opts::new(
-            args.func(),
-            lua.create_table().map_err(lua_err(args.func()))?,
-            &["netns", "lab"],
-        ),
-        _ => opts(&args, 3, &["netns", "lab"], "a table { netns, lab }")?,
-    };
+    let o = trailing_opts(lua, &args, 3, &["netns", "lab"], "a table { netns, lab }")?;
     let lab = lab_opt(lua, &o)?;
     let ns = ns_opt(lua, &o, "netns", &lab)?;
     let nl = netlink_in(&ns, args.func())?;
@@ -486,20 +501,8 @@ fn route_add(lua: &Lua, args: Args) -> LuaResult<()> {
 fn sysctl(lua: &Lua, args: Args) -> LuaResult<String> {
     args.at_most(3)?;
     let key = args.string(1)?;
-    let value = match args.get(2) {
-        Value::String(s) => s.to_string_lossy(),
-        Value::Integer(i) => i.to_string(),
-        Value::Boolean(b) => if b { "1" } else { "0" }.to_string(),
-        _ => return Err(args.expected(2, "a value (string, integer or boolean)")),
-    };
-    let o = match args.get(3) {
-        Value::Nil => Opts::new(
-            args.func(),
-            lua.create_table().map_err(lua_err(args.func()))?,
-            &["netns", "lab"],
-        ),
-        _ => opts(&args, 3, &["netns", "lab"], "a table { netns, lab }")?,
-    };
+    let value = sysctl_value(&args, 2)?;
+    let o = trailing_opts(lua, &args, 3, &["netns", "lab"], "a table { netns, lab }")?;
     let lab = lab_opt(lua, &o)?;
     let ns = ns_opt(lua, &o, "netns", &lab)?;
     crate::net::sysctl::path(&key).map_err(|e| args.fail(1, e))?;
@@ -700,13 +703,8 @@ fn container_sysctl(lua: &Lua, args: Args) -> LuaResult<String> {
             let f = open(&ns, args.func())?;
             crate::net::sysctl::read(f.as_ref(), &key).map_err(|e| Failure::new(args.func(), e))
         }
-        v => {
-            let value = match v {
-                Value::String(s) => s.to_string_lossy(),
-                Value::Integer(i) => i.to_string(),
-                Value::Boolean(b) => if b { "1" } else { "0" }.to_string(),
-                _ => return Err(args.expected(3, "a value (string, integer or boolean)")),
-            };
+        _ => {
+            let value = sysctl_value(&args, 3)?;
             let r = lab.0.borrow_mut().set_sysctl(ns, &key, &value);
             engine(&args, r)
         }

@@ -67,7 +67,6 @@ impl Route {
     }
 
     fn message(&self) -> rtnetlink::packet_route::route::RouteMessage {
-        let oif = self.dev.as_ref().map(|(i, _)| *i);
         match (self.dst.addr, self.via) {
             (IpAddr::V4(d), via) => {
                 let mut b =
@@ -76,16 +75,7 @@ impl Route {
                     Some(IpAddr::V4(g)) => b = b.gateway(g),
                     _ => b = b.scope(RouteScope::Link),
                 }
-                if let Some(i) = oif {
-                    b = b.output_interface(i);
-                }
-                if let Some(m) = self.metric {
-                    b = b.priority(m);
-                }
-                if let Some(t) = self.table {
-                    b = b.table_id(t);
-                }
-                b.build()
+                self.common(b).build()
             }
             (IpAddr::V6(d), via) => {
                 let mut b =
@@ -93,18 +83,23 @@ impl Route {
                 if let Some(IpAddr::V6(g)) = via {
                     b = b.gateway(g);
                 }
-                if let Some(i) = oif {
-                    b = b.output_interface(i);
-                }
-                if let Some(m) = self.metric {
-                    b = b.priority(m);
-                }
-                if let Some(t) = self.table {
-                    b = b.table_id(t);
-                }
-                b.build()
+                self.common(b).build()
             }
         }
+    }
+
+    /// Device, metric and table: the same for either family.
+    fn common<T>(&self, mut b: RouteMessageBuilder<T>) -> RouteMessageBuilder<T> {
+        if let Some((i, _)) = &self.dev {
+            b = b.output_interface(*i);
+        }
+        if let Some(m) = self.metric {
+            b = b.priority(m);
+        }
+        if let Some(t) = self.table {
+            b = b.table_id(t);
+        }
+        b
     }
 }
 

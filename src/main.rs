@@ -50,7 +50,11 @@ enum Command {
     },
     /// Interactive Lua prompt with the luxc API (completion, :help, history);
     /// `-e` chunks run first.
-    Repl,
+    Repl {
+        /// Open this live lab first, as the global `lab` (`lab.a:exec{...}`).
+        #[arg(long, value_name = "LAB")]
+        lab: Option<String>,
+    },
     /// Remove everything a lab created (from its journal, also after a crash).
     Down {
         /// Lab names.
@@ -90,7 +94,7 @@ fn main() {
             chunks: args.code,
             plan,
         }),
-        Some(Command::Repl) => cli::repl::run(&original, &args.code),
+        Some(Command::Repl { lab }) => cli::repl::run(&original, &args.code, lab.as_deref()),
         Some(Command::Check { .. }) if !args.code.is_empty() => {
             eprintln!("luxc: -e runs Lua code; `luxc check` takes none");
             2
@@ -112,7 +116,7 @@ fn main() {
             chunks: args.code,
             plan: false,
         }),
-        None if std::io::stdin().is_terminal() => cli::repl::run(&original, &[]),
+        None if std::io::stdin().is_terminal() => cli::repl::run(&original, &[], None),
         None => {
             // Not a terminal: run the script on stdin, as lua(1) does.
             let mut argv = original;

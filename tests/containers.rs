@@ -335,10 +335,15 @@ record(a)
         std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "lab stays up"
     );
-    // A second script cannot take the name while it is up.
-    let again = run(&lab, "luxc.lab(LAB)");
-    assert!(
-        text(&again).1.contains("is already up"),
+    // A second script opens the live lab and drives its container.
+    let again = run(
+        &lab,
+        r#"local l = luxc.lab.open(LAB)
+print(l.a:status(), l.a:pid(), l.a:exec{ "echo", "hi" }.stdout)"#,
+    );
+    assert_eq!(
+        text(&again).0.trim(),
+        format!("running\t{pid}\thi"),
         "{}",
         text(&again).1
     );

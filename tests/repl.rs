@@ -165,8 +165,9 @@ fn containers_from_the_repl_with_method_completion() {
     p.expect("> ");
     p.send("l:down().removed\r");
     // The lab's cgroup, the container's dir, tmpfs, cgroup and PID 1, its
-    // netns pin (file and bind mount) and the lab's saved topology.
-    p.expect("\n8\r\n");
+    // netns pin (file and bind mount), the lab's saved topology and its
+    // saved model (the file and its temporary).
+    p.expect("\n10\r\n");
     assert_eq!(p.quit(), 0);
     assert!(!std::path::Path::new(&format!("/run/luxc/{lab}")).exists());
 }

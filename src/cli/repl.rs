@@ -20,8 +20,8 @@ use crate::lua::{runtime, RuntimeOptions};
 use crate::process::interrupt;
 
 /// Runs the REPL until Ctrl-D or `:quit`; returns the exit status.
-pub fn run(argv: &[std::ffi::OsString], chunks: &[String]) -> i32 {
-    match try_run(argv, chunks) {
+pub fn run(argv: &[std::ffi::OsString], chunks: &[String], lab: Option<&str>) -> i32 {
+    match try_run(argv, chunks, lab) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("luxc repl: {e}");
@@ -30,9 +30,39 @@ pub fn run(argv: &[std::ffi::OsString], chunks: &[String]) -> i32 {
     }
 }
 
-fn try_run(argv: &[std::ffi::OsString], chunks: &[String]) -> Result<(), String> {
+/// `luxc repl --lab NAME`: the live lab as the global `lab`, and a line
+/// naming what it has.
+const OPEN_LAB: &str = r#"
+local name = ...
+lab = luxc.lab.open(name)
+local parts = {}
+for _, c in ipairs(lab:containers()) do
+  parts[#parts + 1] = c.name .. " (" .. c:status() .. ")"
+end
+print(("lab %s is `lab`; containers: %s — e.g. lab.%s:exec{ \"ip\", \"addr\" }"):format(
+  name, #parts > 0 and table.concat(parts, ", ") or "none", parts[1] and lab:containers()[1].name or "NAME"))
+"#;
+
+fn try_run(
+    argv: &[std::ffi::OsString],
+    chunks: &[String],
+    lab: Option<&str>,
+) -> Result<(), String> {
     let lua = runtime(&RuntimeOptions::default()).map_err(|e| e.to_string())?;
     set_arg_table(&lua, argv, 0).map_err(|e| e.to_string())?;
+    if let Some(name) = lab {
+        let f = lua
+            .load(OPEN_LAB)
+            .set_name("=(repl --lab)")
+            .into_function()
+            .map_err(|e| e.to_string())?;
+        let mut args = mlua::MultiValue::new();
+        args.push_back(mlua::Value::String(
+            lua.create_string(name).map_err(|e| e.to_string())?,
+        ));
+        super::run::call_traced(&lua, f, args)
+            .map_err(|e| e.lines().next().unwrap_or_default().to_string())?;
+    }
     // As `lua -e CODE -i`: the chunks run first; an error stops before the prompt.
     run_chunks(&lua, chunks)?;
     let docs = Docs::builtin();

@@ -109,8 +109,9 @@ pub struct Lab {
     plan_only: bool,
     /// Opened without the lock (`luxc exec`): nothing may change.
     read_only: bool,
-    /// The model's files are in the journal.
-    model_journaled: bool,
+    /// The journal id of the model's files' first record, once journaled
+    /// (0: journaled by an earlier luxc).
+    model_journaled: Option<u64>,
 }
 
 /// A lab left with nothing but its own cgroup (every container destroyed)
@@ -162,7 +163,7 @@ impl Lab {
             pending: Vec::new(),
             plan_only: false,
             read_only: false,
-            model_journaled: false,
+            model_journaled: None,
         }
     }
 
@@ -705,6 +706,9 @@ impl Lab {
         if self.lab_cgroup.is_some_and(|id| id >= mark) {
             self.lab_cgroup = None;
         }
+        if self.model_journaled.is_some_and(|id| id >= mark) {
+            self.model_journaled = None;
+        }
         self.net_forget_since(mark);
     }
 
@@ -925,7 +929,7 @@ impl Lab {
             j.removed(e.id).map_err(|e| LabError(e.to_string()))?;
         }
         self.lab_cgroup = None;
-        self.model_journaled = false;
+        self.model_journaled = None;
         let j = self.journal.take().expect("checked above");
         teardown::finish(j).map_err(|e| LabError(crate::error::chain(&e)))
     }
@@ -948,6 +952,7 @@ impl Lab {
             c.pinned = false;
         }
         self.lab_cgroup = None;
+        self.model_journaled = None;
         self.cgroups.clear();
         self.net_forget_all();
         Ok(report)

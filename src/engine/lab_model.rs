@@ -63,7 +63,9 @@ impl Lab {
     fn try_save(&mut self) -> Result<()> {
         let dir = self.dir();
         let (path, tmp) = (dir.join(MODEL_FILE), dir.join(MODEL_TMP));
-        if !self.model_journaled {
+        if self.model_journaled.is_none() {
+            let first = self.journal()?.next_id();
+            self.model_journaled = Some(first);
             let j = self.journal()?;
             for p in [&path, &tmp] {
                 let id = j
@@ -71,7 +73,6 @@ impl Lab {
                     .map_err(|e| LabError(e.to_string()))?;
                 j.done(id).map_err(|e| LabError(e.to_string()))?;
             }
-            self.model_journaled = true;
         }
         let next_id = self.journal()?.next_id();
         let saved = SavedLabRef {
@@ -101,7 +102,7 @@ impl Lab {
         let adopted = adopt(&journal.dir().join(MODEL_FILE), &entries, name)?;
         let mut lab = Lab::empty(name, state_root);
         lab.install(adopted.saved);
-        lab.model_journaled = true;
+        lab.model_journaled = Some(0);
         lab.journal = Some(journal);
         Ok(lab)
     }

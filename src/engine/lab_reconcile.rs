@@ -156,7 +156,7 @@ impl Lab {
         let model = journal.dir().join(super::model::MODEL_FILE);
         let adopted = super::model::adopt(&model, &entries, name)?;
         let mut lab = Lab::empty(name, state_root);
-        lab.model_journaled = model.exists();
+        lab.model_journaled = model.exists().then_some(0);
         let saved = adopted.saved;
         lab.lab_cgroup = saved.lab_cgroup;
         lab.cgroups = saved.cgroups;

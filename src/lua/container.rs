@@ -87,13 +87,14 @@ fn lua_err(args: &Args) -> impl Fn(mlua::Error) -> Failure + '_ {
 fn this(lua: &Lua, args: &Args) -> LuaResult<(LabRef, String)> {
     let t = handle::check(lua, args, 1, "container", "a container")?;
     // Under --plan nothing is running: what needs a live container ends
-    // the script there (status, info and pid still answer).
+    // the script there (status and info still answer).
     const LIVE: &[&str] = &[
         "container:exec",
         "container:spawn",
         "container:stop",
         "container:wait",
         "container:ns",
+        "container:pid",
         "container:read_file",
         "container:write_file",
         "container:destroy",

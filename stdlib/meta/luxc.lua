@@ -129,11 +129,17 @@ function luxc.image.dir(path) end
 ---Example: `lab:container{ name = "b", image = luxc.image.busybox() }`
 function luxc.image.busybox() end
 
----Creates a lab handle; nothing is created in the kernel until `lab:up()` or `c:start()`. Fails when a lab of that name is already up (`luxc down NAME` removes it) or in use by another luxc (the error names its pid).
----@param name string 1-32 letters, digits, '_', '.', '-'
----@return luxc.Lab
+---Labs. Call it, `luxc.lab(name)`, for a lab handle to declare into: nothing is created in the kernel until `lab:up()` or `c:start()`. When a lab of that name is up already (an earlier run left it), the script attaches to it: declarations that match what is there keep it as it is, and `lab:up()` removes what the script no longer declares, changes what differs (a container's limits, a link's addresses, in place) and creates the rest, then says what it did on stderr. Fails when another luxc holds the lab (the error names its pid).
+---@class luxc.labs
+---@overload fun(name: string): luxc.Lab
 ---Example: `local lab = luxc.lab("demo")`
-function luxc.lab(name) end
+luxc.lab = {}
+
+---Opens a lab that is up (made by an earlier script, still running or not) with handles to what it has: `lab.a` is its container or node `a`, so `lab.a:exec{ "ip", "addr" }` works. Takes the lab's lock (fails naming the pid of a luxc that holds it). The REPL's `luxc repl --lab NAME` does this for you.
+---@param name string a lab under /run/luxc
+---@return luxc.Lab
+---Example: `local lab = luxc.lab.open("demo"); print(lab.a:status())`
+function luxc.lab.open(name) end
 
 ---The options of `lab:container{...}`.
 ---@class luxc.ContainerOptions
@@ -161,6 +167,7 @@ function luxc.lab(name) end
 ---A lab: a named set of containers whose every kernel object is journaled under /run/luxc/NAME.
 ---@class luxc.Lab
 ---@field name string
+---@field [string] luxc.Container|luxc.Node its container or node of that name (methods come first: use lab:node(name) for a node named like one)
 local Lab = {}
 
 ---Declares a container (checked now, created by `up` or `c:start()`).
@@ -169,9 +176,14 @@ local Lab = {}
 ---Example: `local a = lab:container{ name = "a", hostname = "alpha" }`
 function Lab:container(opts) end
 
----Creates what is declared and not yet created: netns nodes and bridges, then the containers in order, then bridges inside containers and the links; if a step fails, everything this call made is removed and the first error is raised. Can be called again for what was declared since.
+---Creates what is declared and not yet created: netns nodes and bridges, then the containers in order, then bridges inside containers and the links; if a step fails, everything this call made is removed and the first error is raised. Can be called again for what was declared since. On a lab that was up before the script ran, it first removes what the script no longer declares and changes what differs, and prints a line saying what it did ("lab demo: no changes (5 objects up to date)").
 ---@return luxc.Lab
 function Lab:up() end
+
+---Says what `lab:up()` would create, change and remove (printed, and returned), touching nothing. `luxc run --plan` prints it in place of each `up`.
+---@return { create: string[], change: string[], remove: string[], unchanged: integer }
+---Example: `lab:plan()` → `lab demo: 1 to create, 0 to change, 0 to remove, 4 unchanged`
+function Lab:plan() end
 
 ---Removes everything the lab created (journal walked backwards), then its journal.
 ---@return { removed: integer }

@@ -87,6 +87,8 @@ fn main() {
     let expanded = cli::expand(&original);
     let args = Cli::parse_from(&expanded.argv);
     init_logging(args.verbose);
+    // A progress line for long `up`s and teardowns, only for a person.
+    luxc::engine::progress::enable(std::io::stderr().is_terminal());
     let code = match args.command {
         Some(Command::Run { plan, .. }) => cli::run::run(&cli::run::Invocation {
             argv: original,

@@ -308,3 +308,35 @@ fn open_and_repl_lab_errors() {
         text(&out).1
     );
 }
+
+#[test]
+fn progress_line_on_a_terminal_only() {
+    // 300 namespaces on a bridge: long enough (> 0.2 s) for the line.
+    let lab = lab_name("progress");
+    let bridge = format!("pb{}", std::process::id() % 1_000_000);
+    let args = [
+        "benches/net-lab.lua",
+        lab.as_str(),
+        "300",
+        bridge.as_str(),
+        "63",
+    ];
+    let mut p = common::Pty::spawn(&args, &[]);
+    let seen = p.expect("\"removed\"");
+    assert_eq!(p.wait(), 0);
+    assert!(
+        seen.contains("/601 up: "),
+        "no progress line on the terminal:\n{seen}"
+    );
+    let out = std::process::Command::new(luxc_bin())
+        .args(args)
+        .output()
+        .unwrap();
+    let (o, e) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{o}\n{e}");
+    assert!(
+        !e.contains(" up: ") && !e.contains('\r'),
+        "progress without a terminal:\n{e}"
+    );
+    common::lab::assert_net_clean(&lab);
+}

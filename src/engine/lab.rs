@@ -636,6 +636,7 @@ impl Lab {
         c.pinned |= pinned_now;
         let pid1 = started.map_err(fail)?;
         c.pid1 = Some(pid1);
+        super::progress::step(&format_args!("container {name}"));
         self.save();
         tracing::debug!(lab = %self.name, container = name, pid = pid1.pid, "started");
         Ok(())
@@ -653,7 +654,12 @@ impl Lab {
     pub fn up(&mut self) -> Result<UpReport> {
         let plan = self.plan();
         let mark = self.journal()?.next_id();
+        super::progress::begin(
+            "up",
+            plan.create.len() + plan.change.len() + plan.remove.len(),
+        );
         let result = self.reconcile().and_then(|()| self.up_steps());
+        super::progress::end();
         if let Err(e) = result {
             self.rollback_since(mark);
             self.save();
@@ -972,10 +978,13 @@ pub fn down_journal(mut journal: Journal) -> Result<teardown::Report> {
     // ports left to detach one by one (an RCU grace period each). Measured
     // at 100 nodes: median 0.094 s against 0.107 s. (Waiting for the cleanup
     // before going on was slower, 0.145 s: the work queue is the slow part.)
+    super::progress::begin("down", journal.live());
     let early = super::net_teardown::unpin_namespaces_first(&mut journal, &mut remover)
         .map_err(LabError)?;
-    let mut report = teardown::teardown(&mut journal, &mut remover)
-        .map_err(|e| LabError(crate::error::chain(&e)))?;
+    let report = teardown::teardown(&mut journal, &mut remover)
+        .map_err(|e| LabError(crate::error::chain(&e)));
+    super::progress::end();
+    let mut report = report?;
     report.removed += early;
     super::net_teardown::settle(&settle).map_err(LabError)?;
     if report.failed.is_empty() {

@@ -524,6 +524,7 @@ impl Lab {
                 return Err(LabError(format!("up: netns '{name}': {e}")));
             }
             self.net.nodes[i].created = vec![id];
+            crate::engine::progress::step(&format!("netns {}", self.net.nodes[i].name));
             self.journal()?
                 .done(id)
                 .map_err(|e| LabError(e.to_string()))?;
@@ -573,6 +574,7 @@ impl Lab {
             let with_netns = self.lab_owned_ns(&ns);
             let (id, alias) = self.intend_link(&ns, &b.name, with_netns, None)?;
             self.net.bridges[i].created = Some(id);
+            crate::engine::progress::step(&format!("bridge {}", self.net.bridges[i].name));
             let nl = conns.get(&ns)?;
             let mut nlk = link::NewLink::new(
                 &b.name,
@@ -676,6 +678,11 @@ impl Lab {
             };
             let (id, alias) = self.intend_link(m_ns, m_if, with_netns, peer)?;
             self.net.links[i].created = Some(id);
+            crate::engine::progress::step(&format!(
+                "link {}:{}",
+                self.net.links[i].a.name(),
+                self.net.links[i].a_if
+            ));
             let master = match m_br {
                 Some(b) => Some(conns.bridge_index(m_ns, b).map_err(|e| fail(e.0))?),
                 None => None,

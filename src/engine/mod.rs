@@ -9,5 +9,6 @@ pub mod lab;
 pub mod lock;
 pub mod names;
 mod net_teardown;
+pub mod progress;
 pub mod spec;
 pub mod teardown;

@@ -42,6 +42,7 @@ pub fn teardown(journal: &mut Journal, remover: &mut dyn Remover) -> Result<Repo
             Ok(()) => {
                 journal.removed(entry.id)?;
                 report.removed += 1;
+                super::progress::step(&entry.object);
             }
             Err(reason) => {
                 tracing::warn!(lab = journal.lab(), object = %entry.object, %reason, "teardown failed");

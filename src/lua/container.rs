@@ -115,6 +115,7 @@ fn request(args: &Args, cmd: command::Command) -> LuaResult<ExecRequest> {
         user,
         stdin: cmd.stdin,
         timeout: cmd.timeout,
+        tty: false,
     })
 }
 

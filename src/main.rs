@@ -33,6 +33,10 @@ struct Cli {
 enum Command {
     /// Run a Lua script with the luxc API (FILE `-` reads the script from stdin).
     Run {
+        /// Print what each `lab:up()` would create, change and remove, and
+        /// change nothing (the script stops at the first call that would).
+        #[arg(long)]
+        plan: bool,
         /// The script; the shorthand `luxc FILE` does the same.
         #[arg(value_name = "FILE")]
         file: OsString,
@@ -89,10 +93,11 @@ fn main() {
     let args = Cli::parse_from(&expanded.argv);
     init_logging(args.verbose);
     let code = match args.command {
-        Some(Command::Run { .. }) => cli::run::run(&cli::run::Invocation {
+        Some(Command::Run { plan, .. }) => cli::run::run(&cli::run::Invocation {
             argv: original,
             script: expanded.script,
             chunks: args.code,
+            plan,
         }),
         Some(Command::Repl) => cli::repl::run(&original, &args.code),
         Some(Command::Check { .. }) if !args.code.is_empty() => {
@@ -121,6 +126,7 @@ fn main() {
             argv: original,
             script: None,
             chunks: args.code,
+            plan: false,
         }),
         None if std::io::stdin().is_terminal() => cli::repl::run(&original, &[]),
         None => {
@@ -132,6 +138,7 @@ fn main() {
                 argv,
                 script,
                 chunks: Vec::new(),
+                plan: false,
             })
         }
     };

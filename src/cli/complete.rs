@@ -92,7 +92,12 @@ fn members(v: &Value) -> Vec<(String, Value)> {
         }
     }
     let meta = match (v, meta) {
-        (Value::Table(_), Some(m)) => m.get::<Value>("__index").ok().and_then(index_table),
+        // A handle whose `__index` is a function keeps its methods in `__methods`.
+        (Value::Table(_), Some(m)) => m
+            .get::<Value>("__methods")
+            .ok()
+            .and_then(index_table)
+            .or_else(|| m.get::<Value>("__index").ok().and_then(index_table)),
         (_, m) => m,
     };
     for t in own.into_iter().chain(meta) {

@@ -22,6 +22,8 @@ pub struct Invocation {
     pub script: Option<usize>,
     /// `-e` chunks, run in order before the script.
     pub chunks: Vec<String>,
+    /// `--plan`: labs print what `up` would do and nothing is changed.
+    pub plan: bool,
 }
 
 /// Runs the chunks and the script; returns the process exit status.
@@ -31,6 +33,13 @@ pub fn run(inv: &Invocation) -> i32 {
     drop(guard);
     match result {
         Ok(()) => 0, // also when the script caught an interrupt and went on
+        // Under --plan the first call that would change the host ends the
+        // script: the plan up to there is the answer.
+        Err(message) if inv.plan && message.contains(crate::engine::lab::PLAN_STOP) => {
+            let first = message.lines().next().unwrap_or_default();
+            eprintln!("luxc: {first}");
+            0
+        }
         Err(message) => {
             eprintln!("luxc: {message}");
             if interrupt::seen() {
@@ -61,7 +70,11 @@ fn try_run(inv: &Invocation) -> Result<(), String> {
         }
     };
     tracing::debug!(script = ?script, chunks = inv.chunks.len(), "run");
-    let lua = runtime(&RuntimeOptions { script_dir: dir }).map_err(|e| e.to_string())?;
+    let lua = runtime(&RuntimeOptions {
+        script_dir: dir,
+        plan: inv.plan,
+    })
+    .map_err(|e| e.to_string())?;
     set_arg_table(&lua, &inv.argv, inv.script.unwrap_or(0)).map_err(|e| e.to_string())?;
     run_chunks(&lua, &inv.chunks)?;
     if let Some(mut bytes) = source {

@@ -48,7 +48,7 @@ impl Paths {
 }
 
 /// A started container's PID 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pid1 {
     /// Host pid.
     pub pid: i32,

@@ -13,9 +13,19 @@ use super::teardown::{self, HostRemover};
 use crate::cgroup::{devices, Cgroup, CgroupLayout};
 use crate::process::ExecOutput;
 
+#[path = "lab_model.rs"]
+mod model;
 #[path = "lab_net.rs"]
 mod net;
+#[path = "lab_reconcile.rs"]
+mod reconcile;
+pub use model::MODEL_FILE;
 pub use net::{mac_for, pin_name, port_name, End, LinkOpts};
+pub use reconcile::{Plan, UpReport};
+
+/// The error every change raises under `luxc run --plan`; the runner ends
+/// the script quietly on it.
+pub const PLAN_STOP: &str = "--plan: the script stops here (what follows needs the lab created)";
 
 /// Where labs keep their journals and container dirs.
 pub const STATE_ROOT: &str = "/run/luxc";
@@ -50,7 +60,7 @@ impl Status {
 }
 
 /// One container of a lab.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Container {
     /// As declared.
     pub spec: ContainerSpec,
@@ -90,6 +100,17 @@ pub struct Lab {
     cgroups: Vec<(String, u64)>,
     /// Bridges, netns nodes and links.
     net: net::Network,
+    /// A re-run found the lab up: what it had that this run's declarations
+    /// have not claimed yet (reconciled by the next `up`).
+    previous: Option<reconcile::Previous>,
+    /// Changes to adopted objects that the next `up` applies.
+    pending: Vec<reconcile::Change>,
+    /// `luxc run --plan`: nothing may be created or removed.
+    plan_only: bool,
+    /// Opened without the lock (`luxc exec`): nothing may change.
+    read_only: bool,
+    /// The model's files are in the journal.
+    model_journaled: bool,
 }
 
 /// A lab left with nothing but its own cgroup (every container destroyed)
@@ -97,6 +118,9 @@ pub struct Lab {
 /// up for `luxc down`.
 impl Drop for Lab {
     fn drop(&mut self) {
+        // What changed since the last save (NAT, sysctls, ... made one by
+        // one) is in the model for the next luxc that opens the lab.
+        self.save();
         if let Err(e) = self.finish_if_empty() {
             tracing::warn!(lab = %self.name, "closing the lab: {}", e.0);
         }
@@ -104,8 +128,11 @@ impl Drop for Lab {
 }
 
 impl Lab {
-    /// A new lab; nothing is created until a container starts. Fails when a
-    /// lab of that name is already up (its journal exists).
+    /// A lab to declare; nothing is created until `up`/`start`. When a lab
+    /// of that name is up already (a script ran before), this run attaches
+    /// to it: its declarations adopt the objects that match, and the next
+    /// `up` changes only what differs (reconcile.rs). Fails when another
+    /// luxc holds the lab.
     pub fn new(name: &str, state_root: &Path) -> Result<Lab> {
         super::names::check_lab_name(name).map_err(LabError)?;
         let journal = state_root.join(name).join(super::journal::JOURNAL_FILE);
@@ -115,12 +142,14 @@ impl Lab {
                     "lab '{name}' is in use by luxc pid {pid}"
                 )));
             }
-            return Err(LabError(format!(
-                "lab '{name}' is already up (journal {}); `luxc down {name}` removes it",
-                journal.display()
-            )));
+            return Lab::attach(name, state_root);
         }
-        Ok(Lab {
+        Ok(Lab::empty(name, state_root))
+    }
+
+    /// A lab with nothing declared or created.
+    fn empty(name: &str, state_root: &Path) -> Lab {
+        Lab {
             name: name.to_string(),
             state_root: state_root.to_path_buf(),
             journal: None,
@@ -129,7 +158,12 @@ impl Lab {
             lab_cgroup: None,
             cgroups: Vec::new(),
             net: net::Network::default(),
-        })
+            previous: None,
+            pending: Vec::new(),
+            plan_only: false,
+            read_only: false,
+            model_journaled: false,
+        }
     }
 
     /// The lab's name.
@@ -182,13 +216,17 @@ impl Lab {
         }
         self.check_limits(&spec.limits)?;
         self.check_devices(&spec.devices)?;
-        self.containers.push(Container {
-            spec,
-            pid1: None,
-            ids: Vec::new(),
-            cgroup: None,
-            pinned: false,
-        });
+        let c = match self.claim_container(&spec) {
+            Some(c) => c,
+            None => Container {
+                spec,
+                pid1: None,
+                ids: Vec::new(),
+                cgroup: None,
+                pinned: false,
+            },
+        };
+        self.containers.push(c);
         Ok(())
     }
 
@@ -297,6 +335,7 @@ impl Lab {
         })?;
         let c = self.get_mut(name)?;
         merge_limits(&mut c.spec.limits, limits);
+        self.save();
         Ok(())
     }
 
@@ -360,6 +399,7 @@ impl Lab {
             return Err(e);
         }
         self.cgroups.extend(made);
+        self.save();
         Cgroup::open(root, &layout, path).map_err(fail)
     }
 
@@ -396,6 +436,7 @@ impl Lab {
                 None => break,
             }
         }
+        self.save();
         self.finish_if_empty()
     }
 
@@ -483,6 +524,15 @@ impl Lab {
     }
 
     fn journal(&mut self) -> Result<&mut Journal> {
+        if self.plan_only {
+            return Err(LabError(PLAN_STOP.to_string()));
+        }
+        if self.read_only {
+            return Err(LabError(format!(
+                "lab '{}' is open read-only (only a writer — luxc.lab.open, a script — changes it)",
+                self.name
+            )));
+        }
         if self.journal.is_none() {
             // luxc.lab() found the name free; if a journal appeared since,
             // another luxc brought a lab of this name up: it is not ours.
@@ -585,6 +635,7 @@ impl Lab {
         c.pinned |= pinned_now;
         let pid1 = started.map_err(fail)?;
         c.pid1 = Some(pid1);
+        self.save();
         tracing::debug!(lab = %self.name, container = name, pid = pid1.pid, "started");
         Ok(())
     }
@@ -594,16 +645,28 @@ impl Lab {
     /// sharing another's namespaces starts after it), then bridges inside
     /// containers and the links. On a failure, everything this call created
     /// is removed again and the first error is returned.
-    pub fn up(&mut self) -> Result<()> {
+    ///
+    /// On a lab that was up before this run (see reconcile.rs), it first
+    /// removes what the script no longer declares and applies changes to
+    /// what it kept. Returns what it did.
+    pub fn up(&mut self) -> Result<UpReport> {
+        let plan = self.plan();
         let mark = self.journal()?.next_id();
-        let result = self.up_steps();
+        let result = self.reconcile().and_then(|()| self.up_steps());
         if let Err(e) = result {
             self.rollback_since(mark);
+            self.save();
             // A lab this call opened leaves no trace (not even a journal).
             let _ = self.finish_if_empty();
             return Err(LabError(format!("up: {}", e.0.trim_start_matches("up: "))));
         }
-        Ok(())
+        self.save();
+        Ok(plan)
+    }
+
+    /// `luxc run --plan`: from now on nothing may be created or removed.
+    pub fn set_plan_only(&mut self) {
+        self.plan_only = true;
     }
 
     fn up_steps(&mut self) -> Result<()> {
@@ -816,6 +879,7 @@ impl Lab {
             }
         }
         self.get_mut(name)?.pid1 = None;
+        self.save();
         match first_err {
             Some(e) => Err(LabError(e)),
             // The lab stays open (its dir, journal and cgroup) while this
@@ -835,29 +899,35 @@ impl Lab {
             return Ok(());
         };
         // Replaying the journal costs a read of the whole file: only when
-        // little enough is left that it could be the end.
-        if j.live() > 1 {
+        // little enough is left that it could be the end (the lab's cgroup
+        // and the saved model's two files).
+        if j.live() > 3 {
             return Ok(());
         }
         let entries = j.entries().map_err(|e| LabError(e.to_string()))?;
-        let left: Vec<_> = entries.iter().filter(|e| !e.removed).collect();
-        // Only the lab's own cgroup left: no container uses it any more.
-        if let ([only], Some(id)) = (left.as_slice(), self.lab_cgroup) {
-            if only.id == id {
-                let mut remover = HostRemover::new(self.dir());
-                teardown::Remover::remove(&mut remover, &only.object).map_err(LabError)?;
-                let j = self.journal.as_mut().expect("checked above");
-                j.removed(id).map_err(|e| LabError(e.to_string()))?;
-                self.lab_cgroup = None;
-                let j = self.journal.take().expect("checked above");
-                return teardown::finish(j).map_err(|e| LabError(crate::error::chain(&e)));
-            }
+        let dir = self.dir();
+        let model = [dir.join(MODEL_FILE), dir.join(model::MODEL_TMP)];
+        let is_model = |o: &Object| matches!(o, Object::File { path } if model.contains(path));
+        let lab_cgroup = self.lab_cgroup;
+        // Only the lab's own cgroup (no container uses it any more) and the
+        // model that describes an empty lab may be left.
+        let done = entries
+            .iter()
+            .filter(|e| !e.removed)
+            .all(|e| Some(e.id) == lab_cgroup || is_model(&e.object));
+        if !done {
+            return Ok(());
         }
-        if left.is_empty() {
-            let j = self.journal.take().expect("checked above");
-            teardown::finish(j).map_err(|e| LabError(crate::error::chain(&e)))?;
+        let mut remover = HostRemover::new(dir.clone());
+        for e in entries.iter().rev().filter(|e| !e.removed) {
+            teardown::Remover::remove(&mut remover, &e.object).map_err(LabError)?;
+            let j = self.journal.as_mut().expect("checked above");
+            j.removed(e.id).map_err(|e| LabError(e.to_string()))?;
         }
-        Ok(())
+        self.lab_cgroup = None;
+        self.model_journaled = false;
+        let j = self.journal.take().expect("checked above");
+        teardown::finish(j).map_err(|e| LabError(crate::error::chain(&e)))
     }
 
     /// Removes everything the lab created (journal walked backwards), then

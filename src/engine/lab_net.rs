@@ -17,7 +17,7 @@ use crate::net::addr::Cidr;
 use crate::net::{link, nat, netns, route, sysctl, tc, Netlink};
 
 /// A bridge of the lab.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Bridge {
     /// Interface name (at most 15 bytes).
     pub name: String,
@@ -28,19 +28,19 @@ pub struct Bridge {
     pub stp: bool,
     pub mtu: Option<u32>,
     /// Journal id once created.
-    created: Option<u64>,
+    pub(super) created: Option<u64>,
 }
 
 /// A plain network namespace node (no processes), pinned at
 /// /run/netns/LAB-NAME while the lab is up.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NetnsNode {
     pub name: String,
-    created: Vec<u64>,
+    pub(super) created: Vec<u64>,
 }
 
 /// One end of a link.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum End {
     Container(String),
     Netns(String),
@@ -57,7 +57,7 @@ impl End {
 }
 
 /// What `lab:link(a, b, opts)` asks for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LinkOpts {
     /// Addresses of a's end / b's end.
     pub address: Vec<Cidr>,
@@ -72,7 +72,7 @@ pub struct LinkOpts {
 }
 
 /// A declared link (a veth pair).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LinkDecl {
     pub a: End,
     pub b: End,
@@ -80,22 +80,24 @@ pub struct LinkDecl {
     pub a_if: String,
     pub b_if: String,
     pub opts: LinkOpts,
-    created: Option<u64>,
+    pub(super) created: Option<u64>,
 }
 
 /// The network part of a lab.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Network {
     pub bridges: Vec<Bridge>,
     pub nodes: Vec<NetnsNode>,
     pub links: Vec<LinkDecl>,
     /// nft tables made, per namespace (pin path; None: host).
-    nft: Vec<Option<PathBuf>>,
+    pub(super) nft: Vec<Option<PathBuf>>,
     /// The interface index the next link end in a node's (fresh) namespace
     /// gets, asked for at creation: then no lookup is needed, and a lookup
     /// right after creating a link makes the kernel settle the link's state
-    /// first (an RCU grace period). None: unknown, look it up.
-    next_index: HashMap<String, Option<u32>>,
+    /// first (an RCU grace period). None: unknown, look it up. Not saved: a
+    /// lab adopted by another luxc looks indexes up.
+    #[serde(skip)]
+    pub(super) next_index: HashMap<String, Option<u32>>,
 }
 
 /// FNV-1a, for names and MACs that are the same for the same script and lab.
@@ -195,9 +197,10 @@ impl Lab {
                 self.name
             )));
         }
+        let created = self.claim_netns(name);
         self.net.nodes.push(NetnsNode {
             name: name.to_string(),
-            created: Vec::new(),
+            created,
         });
         Ok(())
     }
@@ -224,14 +227,16 @@ impl Lab {
         for a in &addresses {
             self.check_unique_address(a)?;
         }
-        self.net.bridges.push(Bridge {
+        let mut bridge = Bridge {
             name: name.to_string(),
             netns: netns.map(str::to_string),
             addresses,
             stp,
             mtu,
             created: None,
-        });
+        };
+        bridge.created = self.claim_bridge(&bridge);
+        self.net.bridges.push(bridge);
         Ok(())
     }
 
@@ -426,14 +431,16 @@ impl Lab {
                 }
             }
         }
-        self.net.links.push(LinkDecl {
+        let mut decl = LinkDecl {
             a: ea,
             b: eb,
             a_if: a_if.clone(),
             b_if: b_if.clone(),
             opts,
             created: None,
-        });
+        };
+        decl.created = self.claim_link(&decl);
+        self.net.links.push(decl);
         Ok((a_if, b_if))
     }
 

@@ -86,6 +86,24 @@ fn lua_err(args: &Args) -> impl Fn(mlua::Error) -> Failure + '_ {
 /// The lab and container name behind `self`.
 fn this(lua: &Lua, args: &Args) -> LuaResult<(LabRef, String)> {
     let t = handle::check(lua, args, 1, "container", "a container")?;
+    // Under --plan nothing is running: what needs a live container ends
+    // the script there (status, info and pid still answer).
+    const LIVE: &[&str] = &[
+        "container:exec",
+        "container:spawn",
+        "container:stop",
+        "container:wait",
+        "container:ns",
+        "container:read_file",
+        "container:write_file",
+        "container:destroy",
+        "container:stats",
+        "container:freeze",
+        "container:thaw",
+    ];
+    if super::plan_mode(lua) && LIVE.contains(&args.func()) {
+        return Err(Failure::new(args.func(), crate::engine::lab::PLAN_STOP));
+    }
     lab_of_container(args, &t)
 }
 

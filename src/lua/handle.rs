@@ -16,14 +16,18 @@ pub fn metatable(lua: &Lua, kind: &str) -> mlua::Result<Table> {
     }
     let mt = lua.create_table()?;
     mt.set("__name", format!("luxc.{kind}"))?;
-    mt.set("__index", lua.create_table()?)?;
+    let methods = lua.create_table()?;
+    mt.set("__index", &methods)?;
+    // Also here, for when `__index` becomes a function (a lab handle also
+    // finds its containers by name): registration and REPL completion.
+    mt.set("__methods", methods)?;
     lua.set_named_registry_value(&key, &mt)?;
     Ok(mt)
 }
 
 /// The methods table of handle type `kind`, to register methods into.
 pub fn methods(lua: &Lua, kind: &str) -> mlua::Result<Table> {
-    metatable(lua, kind)?.get("__index")
+    metatable(lua, kind)?.get("__methods")
 }
 
 /// A new handle of type `kind` with the given fields.

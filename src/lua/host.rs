@@ -33,6 +33,9 @@ const EXEC_OPTIONS: &[&str] = &[
 /// → `{ code, stdout, stderr, timed_out, signal }`.
 fn exec(lua: &Lua, args: Args) -> LuaResult<Table> {
     args.at_most(1)?;
+    if super::plan_mode(lua) {
+        return Err(Failure::new(args.func(), crate::engine::lab::PLAN_STOP));
+    }
     let cmd = command::parse(&args, EXEC_OPTIONS)?;
     // cgexec: the child joins the cgroup before exec, luxc never does.
     let pre_exec = match cmd.opts.raw("cgroup")? {

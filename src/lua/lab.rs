@@ -25,14 +25,32 @@ impl UserData for LabRef {}
 
 /// Registers `luxc.lab` and the lab and container methods.
 pub fn register(lua: &Lua, luxc: &Table) -> mlua::Result<()> {
-    luxc.set("lab", function(lua, "luxc.lab", new_lab)?)?;
+    // `luxc.lab(name)` and `luxc.lab.open(name)`: a table that can be called.
+    let labs = lua.create_table()?;
+    labs.set("open", function(lua, "luxc.lab.open", open_lab)?)?;
+    let call: mlua::Function = lua
+        .load("local new = ...; return function(_, ...) return new(...) end")
+        .set_name("=[luxc]")
+        .call(function(lua, "luxc.lab", new_lab)?)?;
+    let labs_mt = lua.create_table()?;
+    labs_mt.set("__call", call)?;
+    labs.set_metatable(Some(labs_mt))?;
+    luxc.set("lab", labs)?;
     let m = handle::methods(lua, "lab")?;
     m.set("container", function(lua, "lab:container", declare)?)?;
     m.set("up", function(lua, "lab:up", up)?)?;
+    m.set("plan", function(lua, "lab:plan", plan)?)?;
     m.set("down", function(lua, "lab:down", down)?)?;
     m.set("containers", function(lua, "lab:containers", containers)?)?;
     m.set("info", function(lua, "lab:info", lab_info)?)?;
     let mt = handle::metatable(lua, "lab")?;
+    // `lab.a` is the handle of the lab's container or node `a` (methods
+    // first: a node named like a method is reached with lab:node(name)).
+    let index: mlua::Function = lua
+        .load("local methods, find = ...; return function(t, k) local m = methods[k]; if m ~= nil then return m end; if type(k) == 'string' then return find(t, k) end end")
+        .set_name("=[luxc]")
+        .call((m.clone(), lua.create_function(find_member)?))?;
+    mt.set("__index", index)?;
     mt.set(
         "__tostring",
         lua.create_function(|_, t: Table| {
@@ -79,26 +97,54 @@ fn lua_err(args: &Args) -> impl Fn(mlua::Error) -> Failure + '_ {
     move |e| Failure::from_lua(args.func(), &e)
 }
 
+/// `lab.NAME`: the container or node NAME of the lab, or nil.
+fn find_member(lua: &Lua, (t, key): (Table, String)) -> mlua::Result<Value> {
+    let r: AnyUserData = t.raw_get("_ref")?;
+    let lab = r.borrow::<LabRef>()?.clone();
+    let lab = lab.0.borrow();
+    super::lab_net::member(lua, &t, &lab, &key)
+}
+
+/// `luxc.lab.open(name)` → the handle of a lab that is up (made by an
+/// earlier script), with its containers and nodes as they are: `lab.a:exec{...}`.
+fn open_lab(lua: &Lua, args: Args) -> LuaResult<Table> {
+    args.at_most(1)?;
+    let name = args.string(1)?;
+    let mut lab = engine(&args, Lab::open(&name, Path::new(STATE_ROOT)))?;
+    if super::plan_mode(lua) {
+        lab.set_plan_only();
+    }
+    lab_handle(lua, &args, &name, lab)
+}
+
 /// `luxc.lab(name)` → a lab handle; nothing is created until `up`/`start`.
+/// On a lab that is up already, the script attaches to it (reconcile).
 fn new_lab(lua: &Lua, args: Args) -> LuaResult<Table> {
     args.at_most(1)?;
     let name = args.string(1)?;
-    let lab = engine(&args, Lab::new(&name, Path::new(STATE_ROOT)))?;
+    let mut lab = engine(&args, Lab::new(&name, Path::new(STATE_ROOT)))?;
+    if super::plan_mode(lua) {
+        lab.set_plan_only();
+    }
+    lab_handle(lua, &args, &name, lab)
+}
+
+fn lab_handle(lua: &Lua, args: &Args, name: &str, lab: Lab) -> LuaResult<Table> {
     let r = lua
         .create_userdata(LabRef(Rc::new(RefCell::new(lab))))
-        .map_err(lua_err(&args))?;
+        .map_err(lua_err(args))?;
     handle::new(
         lua,
         "lab",
         vec![
             (
                 "name",
-                Value::String(lua.create_string(&name).map_err(lua_err(&args))?),
+                Value::String(lua.create_string(name).map_err(lua_err(args))?),
             ),
             ("_ref", Value::UserData(r)),
         ],
     )
-    .map_err(lua_err(&args))
+    .map_err(lua_err(args))
 }
 
 /// `lab:container{ name = ..., ... }` → a container handle (declared).
@@ -111,11 +157,43 @@ fn declare(lua: &Lua, args: Args) -> LuaResult<Table> {
     super::container::handle(lua, &lab_t, &name).map_err(lua_err(&args))
 }
 
-/// `lab:up()`: starts every declared container; rolls back on failure.
+/// `lab:up()`: creates what is declared and not created (on a lab that
+/// was up before this run: also removes and changes what differs, and says
+/// what it did on stderr); rolls back on failure. Under `--plan` it prints
+/// the plan instead.
 fn up(lua: &Lua, args: Args) -> LuaResult<Table> {
     args.at_most(1)?;
     let (t, lab) = lab_of(lua, &args, 1)?;
-    engine(&args, lab.0.borrow_mut().up())?;
+    if super::plan_mode(lua) {
+        let lab = lab.0.borrow();
+        println!("{}", lab.plan().render(lab.name(), false));
+        return Ok(t);
+    }
+    let report = engine(&args, lab.0.borrow_mut().up())?;
+    if report.attached {
+        let name = lab.0.borrow().name().to_string();
+        eprintln!("luxc: {}", report.render(&name, true));
+    }
+    Ok(t)
+}
+
+/// `lab:plan()` → `{ create, change, remove, unchanged }`: what `up` would
+/// do, printed and returned; nothing is touched.
+fn plan(lua: &Lua, args: Args) -> LuaResult<Table> {
+    args.at_most(1)?;
+    let (_, lab) = lab_of(lua, &args, 1)?;
+    let lab = lab.0.borrow();
+    let p = lab.plan();
+    println!("{}", p.render(lab.name(), false));
+    let t = lua.create_table().map_err(lua_err(&args))?;
+    for (k, list) in [
+        ("create", &p.create),
+        ("change", &p.change),
+        ("remove", &p.remove),
+    ] {
+        t.set(k, list.clone()).map_err(lua_err(&args))?;
+    }
+    t.set("unchanged", p.unchanged).map_err(lua_err(&args))?;
     Ok(t)
 }
 

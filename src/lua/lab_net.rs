@@ -39,6 +39,22 @@ fn lua_err(args: &Args) -> impl Fn(mlua::Error) -> Failure + '_ {
     move |e| Failure::from_lua(args.func(), &e)
 }
 
+/// The handle of lab node `name` (container, netns or bridge), if any.
+pub fn member(
+    lua: &Lua,
+    lab_t: &Table,
+    lab: &crate::engine::lab::Lab,
+    name: &str,
+) -> mlua::Result<Value> {
+    use crate::engine::lab::End;
+    Ok(match lab.end_of(name) {
+        Ok(End::Container(n)) => Value::Table(super::container::handle(lua, lab_t, &n)?),
+        Ok(End::Netns(n)) => Value::Table(node_handle(lua, lab_t, &n, "netns")?),
+        Ok(End::Bridge(n)) => Value::Table(node_handle(lua, lab_t, &n, "bridge")?),
+        Err(_) => Value::Nil,
+    })
+}
+
 /// A node handle: `{ lab = <lab>, name = "br0", kind = "bridge" }`.
 fn node_handle(lua: &Lua, lab_t: &Table, name: &str, kind: &str) -> mlua::Result<Table> {
     handle::new(

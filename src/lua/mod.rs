@@ -31,6 +31,17 @@ use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, VmState};
 pub struct RuntimeOptions {
     /// Directory of the script; `require` searches it first. None: the current directory.
     pub script_dir: Option<std::path::PathBuf>,
+    /// `luxc run --plan`: labs only say what `up` would do; anything that
+    /// would change the host stops the script (see lab.rs).
+    pub plan: bool,
+}
+
+/// Present in the Lua state's app data under `luxc run --plan`.
+pub struct PlanMode;
+
+/// Whether this Lua state runs under `--plan`.
+pub fn plan_mode(lua: &Lua) -> bool {
+    lua.app_data_ref::<PlanMode>().is_some()
 }
 
 /// Creates the Lua state with the `luxc` API registered: the global `luxc`,
@@ -45,6 +56,9 @@ pub fn runtime(opts: &RuntimeOptions) -> mlua::Result<Lua> {
     // off below.
     let lua =
         unsafe { Lua::unsafe_new_with(StdLib::ALL_SAFE | StdLib::DEBUG, LuaOptions::default()) };
+    if opts.plan {
+        lua.set_app_data(PlanMode);
+    }
     let luxc = lua.create_table()?;
     core::register(&lua, &luxc)?;
     json::register(&lua, &luxc)?;

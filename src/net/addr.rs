@@ -49,6 +49,20 @@ impl fmt::Display for Cidr {
     }
 }
 
+/// Saved as its text ("10.0.0.1/24"), in the lab's saved model.
+impl serde::Serialize for Cidr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Cidr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Cidr, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl Cidr {
     /// Whether `ip` lies in this address's network.
     pub fn contains(&self, ip: IpAddr) -> bool {

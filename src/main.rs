@@ -64,6 +64,12 @@ enum Command {
         #[arg(long, conflicts_with = "labs")]
         all: bool,
     },
+    /// Run a command in a running container of a lab that is up (-i, -t for a shell).
+    // A placeholder for the listing: main() hands `exec` to cli::exec first.
+    Exec {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Print a lab's topology (containers, namespaces, bridges, links) as
     /// Graphviz DOT or Mermaid, from the state `lab:up()` saved.
     Graph {
@@ -84,6 +90,9 @@ enum Command {
 
 fn main() {
     let original: Vec<OsString> = std::env::args_os().collect();
+    if let Some(at) = cli::exec::position(&original) {
+        std::process::exit(exec(&original, at));
+    }
     let expanded = cli::expand(&original);
     let args = Cli::parse_from(&expanded.argv);
     init_logging(args.verbose);
@@ -107,6 +116,13 @@ fn main() {
             2
         }
         Some(Command::Down { labs, all }) => cli::down::run(&labs, all),
+        // Mostly handled before clap parses (see exec below); clap gets here
+        // when luxc's options were written in a way `position` does not
+        // follow (`-ve CODE`): the first `exec` word is the subcommand.
+        Some(Command::Exec { .. }) => {
+            let at = original.iter().position(|w| w == "exec").unwrap_or(1);
+            exec(&original, at)
+        }
         Some(Command::Graph { .. }) if !args.code.is_empty() => {
             eprintln!("luxc: -e runs Lua code; `luxc graph` takes none");
             2
@@ -133,6 +149,29 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// `luxc [OPTIONS] exec ...`: luxc's options come before `exec`, the rest is
+/// exec's (its `-e` is an environment variable, not Lua code).
+fn exec(argv: &[OsString], at: usize) -> i32 {
+    let help = at >= 2 && argv[at - 1] == "help";
+    let head = Cli::parse_from(&argv[..if help { at - 1 } else { at }]);
+    let mut words = argv[at..].to_vec();
+    if help {
+        words.push("--help".into());
+    }
+    let args = match cli::exec::parse(&words) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    init_logging(head.verbose + args.verbose);
+    if !head.code.is_empty() {
+        eprintln!(
+            "luxc: -e runs Lua code; `luxc exec` takes none (its -e KEY=VAL goes after `exec`)"
+        );
+        return cli::exec::FAILED;
+    }
+    cli::exec::run(&args)
 }
 
 /// Logs go to stderr: warnings from luxc, and script messages from info up

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod complete;
 pub mod down;
+pub mod exec;
 pub mod graph;
 pub mod repl;
 pub mod run;
@@ -11,7 +12,7 @@ pub mod run;
 use std::ffi::{OsStr, OsString};
 
 /// Subcommand names; any other first word is a script (`luxc FILE` = `luxc run FILE`).
-pub const SUBCOMMANDS: &[&str] = &["run", "repl", "check", "down", "graph", "help"];
+pub const SUBCOMMANDS: &[&str] = &["run", "repl", "check", "down", "exec", "graph", "help"];
 
 /// The command line after shorthand expansion.
 #[derive(Debug, Clone, PartialEq, Eq)]

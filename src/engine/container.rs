@@ -358,6 +358,9 @@ pub struct ExecRequest {
     pub stdin: Option<Vec<u8>>,
     /// Kill after this long.
     pub timeout: Option<Duration>,
+    /// stdio is a pty slave that becomes the command's controlling
+    /// terminal (`luxc exec -t`); see ExecSpec::tty.
+    pub tty: bool,
 }
 
 /// Runs `req` inside the container whose PID 1 is `pid1`: joins each of its
@@ -423,6 +426,7 @@ pub fn enter_spec(
     let cwd = CString::new(req.cwd.clone().unwrap_or_else(|| spec.cwd.clone()))
         .map_err(|_| "cwd: contains a NUL byte".to_string())?;
     let user = req.user.or(spec.user);
+    let tty = req.tty;
     let sec = security::prepare(&spec.security).map_err(|e| e.to_string())?;
     let mut env = spec.base_env();
     env.extend(req.env.clone());
@@ -435,7 +439,10 @@ pub fn enter_spec(
         for (kind, fd) in &fds {
             ns::join(fd, *kind).map_err(|e| e.to_string())?;
         }
-        if pid_ns {
+        // With a terminal the command must lead its own session, and only
+        // a process that is not a group leader may start one: fork for that
+        // too.
+        if pid_ns || tty {
             // setns(pid) applies to children: fork, and let this process
             // mirror the child's exit status.
             // SAFETY: luxc is single-threaded; the parent only waits and exits.
@@ -446,6 +453,11 @@ pub fn enter_spec(
                 }
                 ForkResult::Child => {}
             }
+        }
+        if tty {
+            // Here, inside the pid namespace, so the session and its
+            // foreground group have pids the command's shell can see.
+            proc_exec::take_terminal().map_err(|e| format!("take the terminal: {e}"))?;
         }
         if user_ns {
             // Host root is unmapped in the container's user namespace: take
@@ -490,6 +502,7 @@ pub fn enter_spec(
         stdin: req.stdin.clone(),
         timeout: req.timeout,
         pre_exec: Some(Arc::new(hook)),
+        tty,
     })
 }
 

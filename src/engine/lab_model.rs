@@ -101,7 +101,7 @@ impl Lab {
             .map_err(|e| LabError(crate::error::chain(&e)))?;
         let adopted = adopt(&journal.dir().join(MODEL_FILE), &entries, name)?;
         let mut lab = Lab::empty(name, state_root);
-        lab.install(adopted.saved);
+        lab.install(adopted.saved)?;
         lab.model_journaled = Some(0);
         lab.journal = Some(journal);
         Ok(lab)
@@ -125,17 +125,24 @@ impl Lab {
         };
         let adopted = adopt(&dir.join(MODEL_FILE), &entries, name)?;
         let mut lab = Lab::empty(name, state_root);
-        lab.install(adopted.saved);
+        lab.install(adopted.saved)?;
         lab.read_only = true;
         Ok(lab)
     }
 
     /// Takes over a read-back model's objects.
-    pub(super) fn install(&mut self, saved: SavedLab) {
+    pub(super) fn install(&mut self, saved: SavedLab) -> Result<()> {
         self.containers = saved.containers;
         self.lab_cgroup = saved.lab_cgroup;
         self.cgroups = saved.cgroups;
         self.net = saved.net;
+        // exec and spawn find a container's cgroup.procs through the
+        // layout (read lazily elsewhere, through &mut self): without it a
+        // command run in an adopted container would stay in luxc's cgroup.
+        if self.containers.iter().any(|c| c.cgroup.is_some()) {
+            self.layout()?;
+        }
+        Ok(())
     }
 }
 

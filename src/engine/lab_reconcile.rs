@@ -160,6 +160,10 @@ impl Lab {
         let saved = adopted.saved;
         lab.lab_cgroup = saved.lab_cgroup;
         lab.cgroups = saved.cgroups;
+        // Claimed containers run commands in their cgroups (see install).
+        if saved.containers.iter().any(|c| c.cgroup.is_some()) {
+            lab.layout()?;
+        }
         let (bridges, nodes, links, nft) = super::model::split_net(saved.net);
         lab.net.nft = nft;
         lab.previous = Some(Previous {

@@ -134,6 +134,7 @@ fn request(args: &Args, cmd: command::Command) -> LuaResult<ExecRequest> {
         user,
         stdin: cmd.stdin,
         timeout: cmd.timeout,
+        tty: false,
     })
 }
 

@@ -122,6 +122,7 @@ fn exec(lua: &Lua, args: Args) -> LuaResult<Table> {
         stdin: cmd.stdin,
         timeout: cmd.timeout,
         pre_exec,
+        tty: false,
     };
     let out = process::run(&spec).map_err(|e| Failure::from_error(args.func(), &e))?;
     command::result_table(lua, &out).map_err(|e| Failure::from_lua(args.func(), &e))

@@ -35,6 +35,13 @@ pub struct ExecSpec {
     /// Runs in the forked child just before exec (after stdio and the
     /// process group are set): how a command enters a container.
     pub pre_exec: Option<PreExec>,
+    /// stdin, stdout and stderr are a terminal (a pty slave) that the
+    /// command owns: it leads a new session with stdin as its controlling
+    /// terminal, instead of getting a process group. Without `pre_exec` the
+    /// child does that itself; a `pre_exec` hook that forks into a pid
+    /// namespace does it in its grandchild (container::enter_spec), so the
+    /// session leader lives where the command's pids are visible.
+    pub tty: bool,
 }
 
 /// A hook for the forked child; it must only make syscalls (no locks).
@@ -115,8 +122,14 @@ fn command(spec: &ExecSpec) -> Result<(Command, String), ExecError> {
         }
         cmd.current_dir(cwd);
     }
-    // Its own process group, so a timeout kills the command and what it started.
-    cmd.process_group(0);
+    if spec.tty && spec.pre_exec.is_none() {
+        // SAFETY: setsid and ioctl are async-signal-safe.
+        unsafe { cmd.pre_exec(take_terminal) };
+    } else {
+        // Its own process group, so a timeout kills the command and what it
+        // started, and a Ctrl-C at luxc's terminal reaches luxc alone.
+        cmd.process_group(0);
+    }
     if let Some(hook) = spec.pre_exec.clone() {
         // SAFETY: the hook only makes syscalls (see PreExec).
         unsafe { cmd.pre_exec(move || hook()) };
@@ -125,11 +138,32 @@ fn command(spec: &ExecSpec) -> Result<(Command, String), ExecError> {
     Ok((cmd, program))
 }
 
+/// In a forked child whose stdin is a terminal: a new session, with that
+/// terminal as its controlling terminal (as a login does).
+pub fn take_terminal() -> io::Result<()> {
+    nix::unistd::setsid()?;
+    // SAFETY: TIOCSCTTY on fd 0 takes no pointer.
+    if unsafe { nix::libc::ioctl(0, nix::libc::TIOCSCTTY as _, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Starts `spec` in the background with stdout/stderr going to the given
 /// files and stdin from /dev/null; the caller waits or kills (by group).
 pub fn spawn(spec: &ExecSpec, stdout: Stdio, stderr: Stdio) -> Result<Child, ExecError> {
+    spawn_stdio(spec, Stdio::null(), stdout, stderr)
+}
+
+/// Starts `spec` in the background with the given stdin, stdout, stderr.
+pub fn spawn_stdio(
+    spec: &ExecSpec,
+    stdin: Stdio,
+    stdout: Stdio,
+    stderr: Stdio,
+) -> Result<Child, ExecError> {
     let (mut cmd, program) = command(spec)?;
-    cmd.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
+    cmd.stdin(stdin).stdout(stdout).stderr(stderr);
     cmd.spawn()
         .map_err(|source| ExecError::Spawn { program, source })
 }

@@ -92,6 +92,14 @@ impl Pty {
         }
     }
 
+    /// The terminal's master end, for ioctls: its window size
+    /// (TIOCSWINSZ), and the settings luxc gave the terminal (on Linux a
+    /// termios read on the master reports the slave's).
+    pub fn master(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.master.as_fd()
+    }
+
     /// Types `keys` (raw bytes: "\r" is Enter, "\t" Tab, "\x04" Ctrl-D).
     pub fn send(&mut self, keys: &str) {
         self.master.write_all(keys.as_bytes()).unwrap();

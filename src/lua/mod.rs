@@ -20,6 +20,7 @@ mod limits;
 mod log;
 mod net;
 pub mod opts;
+mod pci;
 pub mod stdlib;
 
 use std::path::Path;
@@ -69,6 +70,7 @@ pub fn runtime(opts: &RuntimeOptions) -> mlua::Result<Lua> {
     cgroup::register(&lua, &luxc)?;
     net::register(&lua, &luxc)?;
     lab_net::register(&lua)?;
+    pci::register(&lua, &luxc)?;
     stdlib::register(&lua, &luxc)?;
     lua.globals().set("luxc", &luxc)?;
     stop_on_interrupt(&lua)?;

@@ -21,8 +21,7 @@ pub struct Address {
 }
 
 /// What a well-formed address looks like, for error messages.
-const SHAPE: &str =
-    "expected DOMAIN:BUS:DEVICE.FUNCTION in hex, e.g. 0000:01:00.0 (or BUS:DEVICE.FUNCTION)";
+const SHAPE: &str = "expected DOMAIN:BUS:DEVICE.FUNCTION in hex, e.g. 0000:01:00.0 or 01:00.0";
 
 impl Address {
     /// Parses `0000:01:00.0`, or `01:00.0` (domain 0) as lspci prints it.

@@ -26,8 +26,11 @@ fn rejects(lua: &Lua, call: &str, want: &str) {
     assert_eq!(error_of(lua, call), format!("t:1: {want}"), "for {call}");
 }
 
-/// (address, vendor, device, class) of every function, as sysfs has them.
-fn sysfs_devices() -> Vec<(String, String, String, String)> {
+/// (address, vendor, device, class) of one function, hex without `0x`.
+type Ids = (String, String, String, String);
+
+/// The ids of every function, as sysfs has them, in address order.
+fn sysfs_devices() -> Vec<Ids> {
     let dir = "/sys/bus/pci/devices";
     let mut out: Vec<_> = fs::read_dir(dir)
         .expect("read /sys/bus/pci/devices")
@@ -56,7 +59,7 @@ fn list_returns_every_function_with_its_sysfs_ids() {
     assert!(!want.is_empty(), "this host has PCI devices");
     let l = lua();
     let list: Table = l.load("return luxc.pci.list()").eval().unwrap();
-    let got: Vec<(String, String, String, String)> = list
+    let got: Vec<Ids> = list
         .sequence_values::<Table>()
         .map(|d| {
             let d = d.unwrap();
@@ -94,9 +97,7 @@ fn get_accepts_both_address_forms_and_returns_a_handle() {
 fn filters_select_what_sysfs_says() {
     let all = sysfs_devices();
     let (_, vendor, device, class) = all[all.len() - 1].clone();
-    let count = |pred: &dyn Fn(&(String, String, String, String)) -> bool| {
-        all.iter().filter(|d| pred(d)).count() as i64
-    };
+    let count = |pred: &dyn Fn(&Ids) -> bool| all.iter().filter(|d| pred(d)).count() as i64;
     let l = lua();
     let n = |code: &str| -> i64 {
         l.load(format!("return #luxc.pci.list{code}"))

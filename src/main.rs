@@ -105,6 +105,40 @@ enum PciCommand {
         #[arg(long)]
         tree: bool,
     },
+    /// Bind a function to DRIVER (vfio-pci: with the IOMMU group checks),
+    /// journaled so `luxc pci restore` or `luxc down LAB` gives it back.
+    Bind {
+        /// The function, `0000:01:00.0` or `01:00.0`.
+        address: String,
+        /// The driver: `vfio-pci`, or any registered PCI driver.
+        driver: String,
+        /// With vfio-pci: move every endpoint of the IOMMU group.
+        #[arg(long)]
+        group: bool,
+        /// Bind a device the host uses (a mounted disk, the default route).
+        #[arg(long)]
+        force: bool,
+        /// The lab whose journal records the original driver.
+        #[arg(long, default_value = cli::pci_bind::DEFAULT_LAB)]
+        lab: String,
+    },
+    /// Give a function back to the driver it had before `luxc pci bind`.
+    Restore {
+        /// The function.
+        address: String,
+        /// The lab whose journal recorded it.
+        #[arg(long, default_value = cli::pci_bind::DEFAULT_LAB)]
+        lab: String,
+    },
+    /// Check an IOMMU group through the VFIO ioctls: API version, Type1v2
+    /// IOMMU, group viable, container set. Exit 0 when it is usable.
+    VfioCheck {
+        /// The IOMMU group number.
+        group: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() {
@@ -154,6 +188,22 @@ fn main() {
         Some(Command::Pci {
             command: PciCommand::Ls { json, tree },
         }) => cli::pci::ls(json, tree),
+        Some(Command::Pci {
+            command:
+                PciCommand::Bind {
+                    address,
+                    driver,
+                    group,
+                    force,
+                    lab,
+                },
+        }) => cli::pci_bind::bind(&address, &driver, group, force, &lab),
+        Some(Command::Pci {
+            command: PciCommand::Restore { address, lab },
+        }) => cli::pci_bind::restore(&address, &lab),
+        Some(Command::Pci {
+            command: PciCommand::VfioCheck { group, json },
+        }) => cli::pci_bind::vfio_check(&group, json),
         None if !args.code.is_empty() => cli::run::run(&cli::run::Invocation {
             argv: original,
             script: None,

@@ -7,6 +7,7 @@ pub mod down;
 pub mod exec;
 pub mod graph;
 pub mod pci;
+pub mod pci_bind;
 pub mod repl;
 pub mod run;
 

@@ -88,6 +88,17 @@ pub enum Object {
         name: String,
         host_name: String,
     },
+    /// A PCI function whose driver luxc changed (to vfio-pci, to another
+    /// driver, to none); written before the change. Teardown gives it back
+    /// to `driver` (None: it had none). `root`: the sysfs root it was
+    /// changed under, None for the host's (a fixture tree's changes are
+    /// undone in that tree, never on the host).
+    PciDriver {
+        address: String,
+        driver: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        root: Option<PathBuf>,
+    },
 }
 
 impl fmt::Display for Object {
@@ -112,6 +123,12 @@ impl fmt::Display for Object {
                 "link {host_name} moved into netns {} as {name}",
                 netns.display()
             ),
+            Object::PciDriver {
+                address, driver, ..
+            } => match driver {
+                Some(d) => write!(f, "pci {address} (from driver {d})"),
+                None => write!(f, "pci {address} (from no driver)"),
+            },
         }
     }
 }

@@ -17,6 +17,8 @@ use crate::process::ExecOutput;
 mod model;
 #[path = "lab_net.rs"]
 mod net;
+#[path = "lab_pci.rs"]
+mod pci_ops;
 #[path = "lab_reconcile.rs"]
 mod reconcile;
 pub use model::MODEL_FILE;

@@ -9,6 +9,7 @@ pub mod lab;
 pub mod lock;
 pub mod names;
 mod net_teardown;
+pub mod pci;
 pub mod progress;
 pub mod spec;
 pub mod teardown;

@@ -301,6 +301,11 @@ impl Remover for HostRemover {
                 name,
                 host_name,
             } => super::net_teardown::move_back(netns, name, host_name),
+            Object::PciDriver {
+                address,
+                driver,
+                root,
+            } => super::pci::restore_object(root.as_deref(), address, driver.as_deref()),
         }
     }
 }

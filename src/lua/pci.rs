@@ -1,23 +1,26 @@
 //! `luxc.pci`: PCI devices as handles (`list`, `get`), their IOMMU group and
-//! VFIO viability. A handle carries the fields read when it was made; its
-//! methods read sysfs again, so `:info()` and `:vfio_status()` are current.
+//! VFIO viability, and driver changes (`bind_vfio`, `bind`, `unbind`,
+//! `restore`) journaled in a lab. A handle carries the fields read when it
+//! was made (refreshed after a change it makes); its methods read sysfs
+//! again, so `:info()` and `:vfio_status()` are current.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use mlua::{Lua, Table, Value};
 
 use super::args::{function, type_name, Args, Failure, LuaResult};
 use super::cgroup::to_lua;
 use super::handle;
+use super::lab::{default_lab, engine, LabRef};
 use super::opts::Opts;
-use crate::pci::{self, Address, Device, Filter};
+use crate::pci::{self, Address, BindOptions, Device, Filter};
 
 /// Handle kind of a PCI device (its metatable's registry key).
 const KIND: &str = "pci_device";
 
-/// The host's root: what every call here reads.
-fn root() -> &'static Path {
-    Path::new("/")
+/// The host's root (or the `LUXC_PCI_ROOT` fixture): what every call here reads.
+fn root() -> PathBuf {
+    pci::host_root()
 }
 
 /// Registers `luxc.pci` and the device handle's methods.
@@ -33,6 +36,13 @@ pub fn register(lua: &Lua, luxc: &Table) -> mlua::Result<()> {
         function(lua, "pci_device:vfio_status", vfio_status)?,
     )?;
     m.set("info", function(lua, "pci_device:info", info)?)?;
+    m.set(
+        "bind_vfio",
+        function(lua, "pci_device:bind_vfio", bind_vfio)?,
+    )?;
+    m.set("bind", function(lua, "pci_device:bind", bind)?)?;
+    m.set("unbind", function(lua, "pci_device:unbind", unbind)?)?;
+    m.set("restore", function(lua, "pci_device:restore", restore)?)?;
     handle::metatable(lua, KIND)?.set(
         "__tostring",
         lua.create_function(|_, t: Table| {
@@ -81,7 +91,7 @@ fn list(lua: &Lua, args: Args) -> LuaResult<Table> {
             driver: o.string("driver")?,
         },
     };
-    let devices = pci::list(root(), &filter).map_err(pci_err(&args))?;
+    let devices = pci::list(&root(), &filter).map_err(pci_err(&args))?;
     let out = lua.create_table().map_err(lua_err(&args))?;
     for d in &devices {
         out.raw_push(device_handle(lua, d).map_err(lua_err(&args))?)
@@ -132,7 +142,7 @@ fn id(o: &Opts, key: &str) -> LuaResult<Option<u16>> {
 fn get(lua: &Lua, args: Args) -> LuaResult<Table> {
     args.at_most(1)?;
     let address = address_arg(&args)?;
-    let d = pci::get(root(), &address).map_err(pci_err(&args))?;
+    let d = pci::get(&root(), &address).map_err(pci_err(&args))?;
     device_handle(lua, &d).map_err(lua_err(&args))
 }
 
@@ -155,10 +165,10 @@ fn this(lua: &Lua, args: &Args) -> LuaResult<Address> {
 fn group(lua: &Lua, args: Args) -> LuaResult<Table> {
     args.at_most(1)?;
     let address = this(lua, &args)?;
-    let g = pci::group(root(), &address).map_err(pci_err(&args))?;
+    let g = pci::group(&root(), &address).map_err(pci_err(&args))?;
     let out = lua.create_table().map_err(lua_err(&args))?;
     for m in &g.members {
-        let d = pci::get(root(), &m.address).map_err(pci_err(&args))?;
+        let d = pci::get(&root(), &m.address).map_err(pci_err(&args))?;
         out.raw_push(device_handle(lua, &d).map_err(lua_err(&args))?)
             .map_err(lua_err(&args))?;
     }
@@ -169,7 +179,7 @@ fn group(lua: &Lua, args: Args) -> LuaResult<Table> {
 fn vfio_status(lua: &Lua, args: Args) -> LuaResult<Value> {
     args.at_most(1)?;
     let address = this(lua, &args)?;
-    let st = pci::vfio_status(root(), &address).map_err(pci_err(&args))?;
+    let st = pci::vfio_status(&root(), &address).map_err(pci_err(&args))?;
     to_lua(lua, &st).map_err(lua_err(&args))
 }
 
@@ -177,6 +187,153 @@ fn vfio_status(lua: &Lua, args: Args) -> LuaResult<Value> {
 fn info(lua: &Lua, args: Args) -> LuaResult<Value> {
     args.at_most(1)?;
     let address = this(lua, &args)?;
-    let d = pci::get(root(), &address).map_err(pci_err(&args))?;
+    let d = pci::get(&root(), &address).map_err(pci_err(&args))?;
     to_lua(lua, &d).map_err(lua_err(&args))
+}
+
+/// The device handle `self` and its address.
+fn this_handle(lua: &Lua, args: &Args) -> LuaResult<(Table, Address)> {
+    let t = handle::check(lua, args, 1, KIND, "a PCI device")?;
+    let address = this(lua, args)?;
+    Ok((t, address))
+}
+
+/// The lab a driver change is journaled in: option `lab`, else the lab that
+/// changed this handle's device before, else the script's default lab.
+fn lab_for(
+    lua: &Lua,
+    o: Option<&Opts>,
+    dev: &Table,
+    func: &'static str,
+) -> LuaResult<(Table, LabRef)> {
+    let err = |e: mlua::Error| Failure::from_lua(func, &e);
+    let given = match o {
+        Some(o) => o.raw("lab")?,
+        None => Value::Nil,
+    };
+    let t = match given {
+        Value::Nil => match dev.raw_get::<Option<Table>>("_lab").map_err(err)? {
+            Some(t) => t,
+            None => default_lab(lua).map_err(err)?,
+        },
+        v @ Value::Table(_) if handle::is(lua, &v, "lab") => match v {
+            Value::Table(t) => t,
+            _ => unreachable!("matched a table"),
+        },
+        other => {
+            let o = o.expect("a value came from the options");
+            return Err(o.fail("lab", format!("expected a lab, got {}", type_name(&other))));
+        }
+    };
+    let (_, lab) = super::lab::lab_of(lua, &Args::single(func, Value::Table(t.clone())), 1)?;
+    Ok((t, lab))
+}
+
+/// After a change: the handle remembers its lab and shows the driver it has now.
+fn refresh(dev: &Table, lab_t: &Table, address: &Address, func: &'static str) -> LuaResult<()> {
+    let err = |e: mlua::Error| Failure::from_lua(func, &e);
+    dev.raw_set("_lab", lab_t.clone()).map_err(err)?;
+    if let Ok(d) = pci::get(&root(), address) {
+        dev.raw_set("driver", d.driver).map_err(err)?;
+    }
+    Ok(())
+}
+
+const BIND_VFIO_OPTIONS: &[&str] = &["group", "force", "lab"];
+
+/// `dev:bind_vfio{ group = false, force = false, lab = L }` → the plan carried
+/// out: `{ address, group, driver, moves = { { address, from } }, forced }`.
+fn bind_vfio(lua: &Lua, args: Args) -> LuaResult<Value> {
+    args.at_most(2)?;
+    let (dev, address) = this_handle(lua, &args)?;
+    let o = args.options(2, BIND_VFIO_OPTIONS)?;
+    let opts = match &o {
+        Some(o) => BindOptions {
+            group: o.boolean("group")?.unwrap_or(false),
+            force: o.boolean("force")?.unwrap_or(false),
+        },
+        None => BindOptions::default(),
+    };
+    let (lab_t, lab) = lab_for(lua, o.as_ref(), &dev, args.func())?;
+    let plan = engine(
+        &args,
+        lab.0.borrow_mut().pci_bind_vfio(&root(), &address, opts),
+    )?;
+    refresh(&dev, &lab_t, &address, args.func())?;
+    to_lua(lua, &plan).map_err(lua_err(&args))
+}
+
+const FORCE_OPTIONS: &[&str] = &["force", "lab"];
+
+/// `{ address, from, to }` of a change, for Lua.
+fn change_table(lua: &Lua, args: &Args, c: &pci::Change) -> LuaResult<Value> {
+    let t = lua.create_table().map_err(lua_err(args))?;
+    t.set("address", c.address.to_string())
+        .map_err(lua_err(args))?;
+    t.set("from", c.from.clone()).map_err(lua_err(args))?;
+    t.set("to", c.to.clone()).map_err(lua_err(args))?;
+    t.set("changed", !c.writes.is_empty())
+        .map_err(lua_err(args))?;
+    Ok(Value::Table(t))
+}
+
+/// `dev:bind("e1000e", { force = false, lab = L })` → `{ address, from, to, changed }`.
+fn bind(lua: &Lua, args: Args) -> LuaResult<Value> {
+    args.at_most(3)?;
+    let (dev, address) = this_handle(lua, &args)?;
+    let driver = match args.get(2) {
+        Value::String(s) => s.to_string_lossy(),
+        _ => return Err(args.expected(2, "a driver name (\"e1000e\", \"vfio-pci\")")),
+    };
+    let o = args.options(3, FORCE_OPTIONS)?;
+    let force = match &o {
+        Some(o) => o.boolean("force")?.unwrap_or(false),
+        None => false,
+    };
+    let (lab_t, lab) = lab_for(lua, o.as_ref(), &dev, args.func())?;
+    let c = engine(
+        &args,
+        lab.0
+            .borrow_mut()
+            .pci_bind(&root(), &address, &driver, force),
+    )?;
+    refresh(&dev, &lab_t, &address, args.func())?;
+    change_table(lua, &args, &c)
+}
+
+/// `dev:unbind{ force = false, lab = L }` → `{ address, from, to = nil, changed }`.
+fn unbind(lua: &Lua, args: Args) -> LuaResult<Value> {
+    args.at_most(2)?;
+    let (dev, address) = this_handle(lua, &args)?;
+    let o = args.options(2, FORCE_OPTIONS)?;
+    let force = match &o {
+        Some(o) => o.boolean("force")?.unwrap_or(false),
+        None => false,
+    };
+    let (lab_t, lab) = lab_for(lua, o.as_ref(), &dev, args.func())?;
+    let c = engine(
+        &args,
+        lab.0.borrow_mut().pci_unbind(&root(), &address, force),
+    )?;
+    refresh(&dev, &lab_t, &address, args.func())?;
+    change_table(lua, &args, &c)
+}
+
+/// `dev:restore{ lab = L }` → `{ address, from, to, changed }`: back on the
+/// driver the lab found it on. An error when the lab never changed it.
+fn restore(lua: &Lua, args: Args) -> LuaResult<Value> {
+    args.at_most(2)?;
+    let (dev, address) = this_handle(lua, &args)?;
+    let o = args.options(2, &["lab"])?;
+    let (lab_t, lab) = lab_for(lua, o.as_ref(), &dev, args.func())?;
+    let lab_name: String = lab_t.raw_get("name").map_err(lua_err(&args))?;
+    let c = engine(&args, lab.0.borrow_mut().pci_restore(&root(), &address))?;
+    let Some(c) = c else {
+        return Err(Failure::new(
+            args.func(),
+            format!("lab '{lab_name}' has not changed the driver of {address}: nothing to restore"),
+        ));
+    };
+    refresh(&dev, &lab_t, &address, args.func())?;
+    change_table(lua, &args, &c)
 }

@@ -9,7 +9,6 @@
 //! vfio-pci. All overrides come first and all probes last, so no function of
 //! the group is probed while a sibling still sits on its host driver.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -175,19 +174,5 @@ pub fn plan_vfio(root: &Path, address: &Address, opts: BindOptions) -> Result<Bi
 /// Performs the plan's writes under `root`, in order; stops at the first
 /// failure. The files must exist (sysfs attributes are never created).
 pub fn apply(root: &Path, plan: &BindPlan) -> Result<(), PciError> {
-    for w in plan.writes() {
-        let path = root.join(&w.path);
-        let failed = |source| PciError::Write {
-            path: path.clone(),
-            value: w.value.clone(),
-            source,
-        };
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .map_err(failed)?;
-        // One write(2): sysfs takes an attribute's value in a single call.
-        file.write_all(w.value.as_bytes()).map_err(failed)?;
-    }
-    Ok(())
+    super::driver::write_all(root, &plan.writes())
 }

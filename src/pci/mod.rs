@@ -9,19 +9,39 @@
 mod address;
 mod bind;
 mod device;
+mod driver;
 mod group;
 mod host_use;
 mod ids;
 mod sysfs;
+mod vfio;
 
 pub use address::Address;
 pub use bind::{apply, plan_vfio, BindOptions, BindPlan, Forced, Move, SysfsWrite, VFIO_DRIVER};
 pub use device::{get, list, list_with_names, Device, Filter, Sriov};
+pub use driver::{exists, plan_bind, plan_restore, plan_unbind, write_all, Change};
 pub use group::{group, iommu_enabled, vfio_status, Blocker, Group, Member, VfioStatus};
 pub use host_use::{host_uses, HostUse};
 pub use ids::{pci_ids_file, Names};
+pub use vfio::{vfio_check, vfio_nodes, VfioCheck, VFIO_API_VERSION};
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// The root the host's PCI calls read and write under: `/`, or the fixture
+/// tree named by `LUXC_PCI_ROOT` (tests drive the Lua API and the CLI on a
+/// fixture with it; what a lab changes there is journaled with that root,
+/// so its teardown writes there too and never to the host).
+pub fn host_root() -> PathBuf {
+    match std::env::var_os("LUXC_PCI_ROOT") {
+        Some(r) if !r.is_empty() => PathBuf::from(r),
+        _ => PathBuf::from("/"),
+    }
+}
+
+/// Whether `root` is the host's own root.
+pub fn is_host(root: &Path) -> bool {
+    root == Path::new("/")
+}
 
 /// How to turn on an IOMMU, for the error a host without one gets.
 pub const IOMMU_HINT: &str = "enable VT-d (Intel) or AMD-Vi (AMD) in the firmware and boot with \
@@ -75,6 +95,21 @@ pub enum PciError {
     InUse {
         address: Address,
         uses: Vec<HostUse>,
+    },
+    /// A driver name that cannot be one (it becomes a sysfs path component).
+    #[error("'{driver}' is not a driver name (letters, digits, '_', '-', '.')")]
+    DriverName { driver: String },
+    /// No driver of that name is registered with the PCI bus.
+    #[error("no PCI driver '{driver}' (no {}): load its module first (modprobe {driver})", path.display())]
+    NoDriver { driver: String, path: PathBuf },
+    /// A VFIO device node could not be opened or an ioctl on it failed.
+    // The cause is in the message, before the hint, so it is no #[source].
+    #[error("{op} {}: {error}{}", path.display(), if hint.is_empty() { String::new() } else { format!("; {hint}") })]
+    Vfio {
+        op: &'static str,
+        path: PathBuf,
+        hint: String,
+        error: std::io::Error,
     },
     /// Writing a sysfs file failed.
     #[error("write '{value}' to {}: {source}", path.display())]

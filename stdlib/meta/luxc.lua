@@ -532,6 +532,51 @@ function PciDevice:vfio_status() end
 ---@return table
 function PciDevice:info() end
 
+---Moves the device to vfio-pci (driver_override, unbind, drivers_probe), journaled in a lab: its original driver comes back at the lab's teardown or with `dev:restore()`. Refused when a sibling in its IOMMU group stays on a host driver (the error names it; `group = true` moves every non-bridge endpoint of the group), for a bridge, on a host without IOMMU (the error says how to enable one), and for a device the host stands on (a mounted disk, the default route) unless `force = true`.
+---@param opts? luxc.BindVfioOptions
+---@return luxc.BindPlan
+---Example: `local plan = nic:bind_vfio{ group = true }; print(#plan.moves .. " function(s) on vfio-pci")`
+function PciDevice:bind_vfio(opts) end
+
+---Binds the device to a registered PCI driver (driver_override, unbind, drivers_probe), journaled like `bind_vfio`.
+---@param driver string "e1000e", "vfio-pci", "pci-stub"
+---@param opts? { force?: boolean, lab?: luxc.Lab }
+---@return luxc.DriverChange
+---Example: `dev:bind("pci-stub")`
+function PciDevice:bind(driver, opts) end
+
+---Unbinds the device from its driver, journaled like `bind_vfio`.
+---@param opts? { force?: boolean, lab?: luxc.Lab }
+---@return luxc.DriverChange
+function PciDevice:unbind(opts) end
+
+---Gives the device back to the driver the lab found it on (unbind, clear driver_override, bind the original or drivers_probe) and forgets the record. Fails when the lab never changed it. The lab: `lab`, else the one that changed this handle's device, else the script's default lab.
+---@param opts? { lab?: luxc.Lab }
+---@return luxc.DriverChange
+---Example: `nic:restore()`
+function PciDevice:restore(opts) end
+
+---Options of `dev:bind_vfio`.
+---@class luxc.BindVfioOptions
+---@field group? boolean move every non-bridge endpoint of the IOMMU group (default: false)
+---@field force? boolean take a device the host uses (default: false)
+---@field lab? luxc.Lab the lab that journals it (default: the one that changed this handle before, else the script's default lab)
+
+---What `dev:bind_vfio` carried out.
+---@class luxc.BindPlan
+---@field address string the device asked for
+---@field group integer its IOMMU group
+---@field driver string "vfio-pci"
+---@field moves { address: string, from?: string }[] the functions that changed driver (empty: all were on vfio-pci)
+---@field forced { address: string, use: table }[] host uses overridden with `force`
+
+---One function's driver change.
+---@class luxc.DriverChange
+---@field address string
+---@field from? string the driver before (nil: none)
+---@field to? string the driver after (nil: none)
+---@field changed boolean false when it was on that driver already
+
 ---What `dev:vfio_status()` returns.
 ---@class luxc.VfioStatus
 ---@field address string the device asked about

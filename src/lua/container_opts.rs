@@ -160,7 +160,7 @@ pub fn parse(lua: &Lua, args: &Args, n: usize, lab: &mlua::Table) -> LuaResult<C
         spec.limits = super::limits::parse(args.func(), t)?;
     }
     if let Some(t) = o.sub_table("devices", "a list of device grants")? {
-        let (rules, binds) = devices(&o, &t)?;
+        let (rules, binds) = super::device_grants::parse(lua, &o, &t)?;
         spec.devices = rules;
         spec.mounts.extend(binds);
     }
@@ -353,95 +353,4 @@ pub fn size(v: &Value) -> Result<u64, String> {
             type_name(other)
         )),
     }
-}
-
-/// `devices = { "/dev/net/tun", { type = "c", major = 10, minor = 200, access = "rwm" } }`:
-/// the cgroup rules, and for paths the bind mounts that put the node inside.
-fn devices(
-    o: &Opts,
-    list: &mlua::Table,
-) -> LuaResult<(Vec<crate::cgroup::devices::DeviceRule>, Vec<MountSpec>)> {
-    use crate::cgroup::devices::DeviceRule;
-    use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    let mut rules = Vec::new();
-    let mut binds = Vec::new();
-    for i in 1..=list.raw_len() {
-        let key = format!("devices[{i}]");
-        match list
-            .raw_get::<Value>(i)
-            .map_err(|e| Failure::from_lua(o.func(), &e))?
-        {
-            Value::String(s) => {
-                let path = s.to_string_lossy();
-                let meta =
-                    std::fs::metadata(&path).map_err(|e| o.fail(&key, format!("{path}: {e}")))?;
-                let ft = meta.file_type();
-                let kind = if ft.is_char_device() {
-                    'c'
-                } else if ft.is_block_device() {
-                    'b'
-                } else {
-                    return Err(o.fail(&key, format!("{path} is not a device node")));
-                };
-                let rdev = meta.rdev();
-                let (major, minor) = (
-                    nix::sys::stat::major(rdev) as u32,
-                    nix::sys::stat::minor(rdev) as u32,
-                );
-                rules.push(DeviceRule::allow(kind, Some(major), Some(minor), "rwm"));
-                binds.push(MountSpec::Bind {
-                    source: path.clone().into(),
-                    target: path,
-                    readonly: false,
-                });
-            }
-            Value::Table(t) => {
-                let d = Opts::new(o.func(), t, &["type", "major", "minor", "access"]);
-                d.reject_unknown(false)?;
-                let kind = match d.string("type")?.as_deref() {
-                    Some("c") => 'c',
-                    Some("b") => 'b',
-                    Some("a") => 'a',
-                    other => {
-                        let got = other.map_or("nil".to_string(), |t| format!("\"{t}\""));
-                        return Err(o.fail(
-                            &format!("{key}.type"),
-                            format!("expected \"c\", \"b\" or \"a\", got {got}"),
-                        ));
-                    }
-                };
-                let num = |k: &str| -> LuaResult<Option<u32>> {
-                    match d.raw(k)? {
-                        Value::Nil => Ok(None),
-                        Value::String(s) if s.as_bytes() == b"*".as_slice() => Ok(None),
-                        Value::Integer(n) if (0..=u32::MAX as i64).contains(&n) => {
-                            Ok(Some(n as u32))
-                        }
-                        other => Err(o.fail(
-                            &format!("{key}.{k}"),
-                            format!("expected a number or \"*\", got {}", type_name(&other)),
-                        )),
-                    }
-                };
-                let access = d.string("access")?.unwrap_or_else(|| "rwm".into());
-                rules.push(DeviceRule::allow(
-                    kind,
-                    num("major")?,
-                    num("minor")?,
-                    &access,
-                ));
-            }
-            other => {
-                return Err(o.fail(
-                    &key,
-                    format!(
-                        "expected a device path or a rule table, got {}",
-                        type_name(&other)
-                    ),
-                ))
-            }
-        }
-    }
-    crate::cgroup::devices::validate(&rules).map_err(|e| o.fail("devices", e))?;
-    Ok((rules, binds))
 }

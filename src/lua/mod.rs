@@ -9,6 +9,7 @@ mod command;
 mod container;
 mod container_opts;
 mod core;
+mod device_grants;
 pub mod docs;
 mod handle;
 mod host;

@@ -161,7 +161,7 @@ function luxc.lab.open(name) end
 ---@field readonly_paths? string[] paths read-only inside (default /proc/sys, /proc/sysrq-trigger, …)
 ---@field share? table<string,luxc.Container> join another container's net, ipc or uts namespace (pod style), e.g. { net = a }; it starts first
 ---@field limits? luxc.Limits resource limits of the container's cgroup (`luxc.LAB/NAME`)
----@field devices? (string|{ type: "c"|"b"|"a", major?: integer|"*", minor?: integer|"*", access?: string })[] devices allowed on top of the defaults (null, zero, full, random, urandom, tty, ptmx, pts); a path also puts the node inside
+---@field devices? (string|{ path: string, access?: string }|{ type: "c"|"b"|"a", major?: integer|"*", minor?: integer|"*", access?: string }|luxc.PciDevice)[] devices allowed on top of the defaults (null, zero, full, random, urandom, tty, ptmx, pts): a node path or `{ path, access = "rw" }` also puts the host's node inside (same major:minor, mode, owner); a rule table only allows; a PCI device on vfio-pci grants /dev/vfio/vfio and /dev/vfio/GROUP
 ---@field idmap? { uid: integer, gid?: integer, count?: integer } user namespace: ids 0..count-1 inside are uid.. and gid.. outside (gid defaults to uid, count to 65536); root inside is unprivileged outside
 
 ---A lab: a named set of containers whose every kernel object is journaled under /run/luxc/NAME.

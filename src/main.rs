@@ -55,6 +55,39 @@ enum Command {
         /// Every lab that has a journal under /run/luxc.
         #[arg(long, conflicts_with = "labs")]
         all: bool,
+        /// Also a lab whose journal has unreadable lines: remove what the
+        /// readable lines record, skipping the others (each named).
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the labs under /run/luxc: status and counts of containers
+    /// (running/total), links, network namespaces and devices.
+    Ls {
+        /// Print the list as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a lab: containers (pid, status, addresses, cgroup, devices),
+    /// links, namespaces, nft tables, sysctls, qdiscs. Takes no lock.
+    Inspect {
+        /// Lab name.
+        #[arg(value_name = "LAB")]
+        lab: String,
+        /// Print the lab as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print what a container's init wrote (its init.log, bounded).
+    Logs {
+        /// Lab name.
+        #[arg(value_name = "LAB")]
+        lab: String,
+        /// Container name.
+        #[arg(value_name = "CONTAINER")]
+        container: String,
+        /// Only the last N lines.
+        #[arg(long, value_name = "N")]
+        tail: Option<usize>,
     },
     /// Print a lab's topology (containers, namespaces, bridges, links) as
     /// Graphviz DOT or Mermaid, from the state `lab:up()` saved.
@@ -95,7 +128,17 @@ fn main() {
             eprintln!("luxc: -e runs Lua code; `luxc down` takes none");
             2
         }
-        Some(Command::Down { labs, all }) => cli::down::run(&labs, all),
+        Some(Command::Down { labs, all, force }) => cli::down::run(&labs, all, force),
+        Some(Command::Ls { .. }) if !args.code.is_empty() => no_code("ls"),
+        Some(Command::Inspect { .. }) if !args.code.is_empty() => no_code("inspect"),
+        Some(Command::Logs { .. }) if !args.code.is_empty() => no_code("logs"),
+        Some(Command::Ls { json }) => cli::ls::run(json),
+        Some(Command::Inspect { lab, json }) => cli::inspect::run(&lab, json),
+        Some(Command::Logs {
+            lab,
+            container,
+            tail,
+        }) => cli::logs::run(&lab, &container, tail),
         Some(Command::Graph { .. }) if !args.code.is_empty() => {
             eprintln!("luxc: -e runs Lua code; `luxc graph` takes none");
             2
@@ -120,6 +163,12 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// `-e` given to a subcommand that runs no Lua: a usage error.
+fn no_code(command: &str) -> i32 {
+    eprintln!("luxc: -e runs Lua code; `luxc {command}` takes none");
+    2
 }
 
 /// Logs go to stderr: warnings from luxc, and script messages from info up

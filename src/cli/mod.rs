@@ -5,13 +5,18 @@ pub mod check;
 pub mod complete;
 pub mod down;
 pub mod graph;
+pub mod inspect;
+pub mod logs;
+pub mod ls;
 pub mod repl;
 pub mod run;
 
 use std::ffi::{OsStr, OsString};
 
 /// Subcommand names; any other first word is a script (`luxc FILE` = `luxc run FILE`).
-pub const SUBCOMMANDS: &[&str] = &["run", "repl", "check", "down", "graph", "help"];
+pub const SUBCOMMANDS: &[&str] = &[
+    "run", "repl", "check", "down", "graph", "ls", "inspect", "logs", "help",
+];
 
 /// The command line after shorthand expansion.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,3 +11,4 @@ pub mod names;
 mod net_teardown;
 pub mod spec;
 pub mod teardown;
+pub mod view;

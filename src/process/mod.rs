@@ -1,5 +1,6 @@
 //! Host processes: running a command with captured output, a timeout and stdin.
 
+pub mod bounded_log;
 mod exec;
 pub mod interrupt;
 pub mod lifetime;

@@ -26,6 +26,19 @@ impl Drop for Down {
     }
 }
 
+/// A luxc this test started, killed (by its pid) if the test ends early;
+/// declared after `Down`, so it is gone before the lab is taken down.
+struct Holder(std::process::Child);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Runs luxc with `args`: (exit status, stdout, stderr).
 fn cli(args: &[&str]) -> (i32, String, String) {
     let out = luxc(args, "");
@@ -214,15 +227,17 @@ luxc.sleep(60)
 "#,
     )
     .unwrap();
-    let mut child = Command::new(common::luxc_bin())
-        .arg(&script)
-        .arg(&lab)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Holder(
+        Command::new(common::luxc_bin())
+            .arg(&script)
+            .arg(&lab)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut recorded = String::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+    for line in BufReader::new(child.0.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
         if line == "ready" {
             break;
@@ -230,7 +245,7 @@ luxc.sleep(60)
         recorded.push_str(&line);
         recorded.push('\n');
     }
-    let holder = child.id();
+    let holder = child.0.id();
     let view = inspect(&lab);
     assert_eq!(view["status"], "in_use", "{view}");
     assert_eq!(view["holder"], holder, "{view}");
@@ -248,8 +263,8 @@ luxc.sleep(60)
         "{stderr}"
     );
     // End the script (ours, by its pid); the lab stays for luxc down.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     let (code, stdout, stderr) = cli(&["down", &lab]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert_clean(&lab, &recorded);

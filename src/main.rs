@@ -63,6 +63,39 @@ enum Command {
         /// Every lab that has a journal under /run/luxc.
         #[arg(long, conflicts_with = "labs")]
         all: bool,
+        /// Also a lab whose journal has unreadable lines: remove what the
+        /// readable lines record, skipping the others (each named).
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the labs under /run/luxc: status and counts of containers
+    /// (running/total), links, network namespaces and devices.
+    Ls {
+        /// Print the list as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a lab: containers (pid, status, addresses, cgroup, devices),
+    /// links, namespaces, nft tables, sysctls, qdiscs. Takes no lock.
+    Inspect {
+        /// Lab name.
+        #[arg(value_name = "LAB")]
+        lab: String,
+        /// Print the lab as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print what a container's init wrote (its init.log, bounded).
+    Logs {
+        /// Lab name.
+        #[arg(value_name = "LAB")]
+        lab: String,
+        /// Container name.
+        #[arg(value_name = "CONTAINER")]
+        container: String,
+        /// Only the last N lines.
+        #[arg(long, value_name = "N")]
+        tail: Option<usize>,
     },
     /// Run a command in a running container of a lab that is up (-i, -t for a shell).
     // A placeholder for the listing: main() hands `exec` to cli::exec first.
@@ -115,7 +148,17 @@ fn main() {
             eprintln!("luxc: -e runs Lua code; `luxc down` takes none");
             2
         }
-        Some(Command::Down { labs, all }) => cli::down::run(&labs, all),
+        Some(Command::Down { labs, all, force }) => cli::down::run(&labs, all, force),
+        Some(Command::Ls { .. }) if !args.code.is_empty() => no_code("ls"),
+        Some(Command::Inspect { .. }) if !args.code.is_empty() => no_code("inspect"),
+        Some(Command::Logs { .. }) if !args.code.is_empty() => no_code("logs"),
+        Some(Command::Ls { json }) => cli::ls::run(json),
+        Some(Command::Inspect { lab, json }) => cli::inspect::run(&lab, json),
+        Some(Command::Logs {
+            lab,
+            container,
+            tail,
+        }) => cli::logs::run(&lab, &container, tail),
         // Mostly handled before clap parses (see exec below); clap gets here
         // when luxc's options were written in a way `position` does not
         // follow (`-ve CODE`): the first `exec` word is the subcommand.
@@ -172,6 +215,12 @@ fn exec(argv: &[OsString], at: usize) -> i32 {
         return cli::exec::FAILED;
     }
     cli::exec::run(&args)
+}
+
+/// `-e` given to a subcommand that runs no Lua: a usage error.
+fn no_code(command: &str) -> i32 {
+    eprintln!("luxc: -e runs Lua code; `luxc {command}` takes none");
+    2
 }
 
 /// Logs go to stderr: warnings from luxc, and script messages from info up

@@ -436,7 +436,12 @@ local p = a:spawn{ "sh", "-c", "echo spawned-output; exit 3" }
 assert(p:pid() > 1)
 local r = p:wait()
 assert(r.code == 3 and r.signal == nil, luxc.inspect(r))
-assert(luxc.host.exec{ "cat", "/run/luxc/" .. LAB .. "/a/init.log" }.stdout:find("spawned-output", 1, true))
+-- PID 1 relays the output into init.log: it may land a moment after wait.
+local function logged()
+  return luxc.host.exec{ "cat", "/run/luxc/" .. LAB .. "/a/init.log" }.stdout:find("spawned-output", 1, true)
+end
+for _ = 1, 100 do if logged() then break end luxc.sleep(0.02) end
+assert(logged(), "spawned-output not in init.log")
 local s = a:spawn{ "sleep", "30" }
 assert(a:exec{ "sh", "-c", "ps | grep -q \"[s]leep 30\"" }.code == 0, "running inside the container")
 s:kill("KILL")

@@ -6,13 +6,18 @@ pub mod complete;
 pub mod down;
 pub mod exec;
 pub mod graph;
+pub mod inspect;
+pub mod logs;
+pub mod ls;
 pub mod repl;
 pub mod run;
 
 use std::ffi::{OsStr, OsString};
 
 /// Subcommand names; any other first word is a script (`luxc FILE` = `luxc run FILE`).
-pub const SUBCOMMANDS: &[&str] = &["run", "repl", "check", "down", "exec", "graph", "help"];
+pub const SUBCOMMANDS: &[&str] = &[
+    "run", "repl", "check", "down", "exec", "graph", "ls", "inspect", "logs", "help",
+];
 
 /// The command line after shorthand expansion.
 #[derive(Debug, Clone, PartialEq, Eq)]

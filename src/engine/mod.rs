@@ -12,3 +12,4 @@ mod net_teardown;
 pub mod progress;
 pub mod spec;
 pub mod teardown;
+pub mod view;

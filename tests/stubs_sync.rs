@@ -102,7 +102,7 @@ fn handle_methods_match_their_stub_classes() {
         let mt: Table = lua
             .named_registry_value(&format!("luxc.mt.{kind}"))
             .unwrap_or_else(|_| panic!("no metatable for {kind}"));
-        let methods: Table = mt.get("__index").unwrap();
+        let methods: Table = mt.get("__methods").unwrap();
         let registered: BTreeSet<String> = methods
             .pairs::<String, Value>()
             .map(|p| p.unwrap().0)

@@ -33,6 +33,10 @@ struct Cli {
 enum Command {
     /// Run a Lua script with the luxc API (FILE `-` reads the script from stdin).
     Run {
+        /// When the script ends, however it ends (error, os.exit, Ctrl-C),
+        /// take down every lab it opened.
+        #[arg(long)]
+        rm: bool,
         /// The script; the shorthand `luxc FILE` does the same.
         #[arg(value_name = "FILE")]
         file: OsString,
@@ -80,10 +84,11 @@ fn main() {
     let args = Cli::parse_from(&expanded.argv);
     init_logging(args.verbose);
     let code = match args.command {
-        Some(Command::Run { .. }) => cli::run::run(&cli::run::Invocation {
+        Some(Command::Run { rm, .. }) => cli::run::run(&cli::run::Invocation {
             argv: original,
             script: expanded.script,
             chunks: args.code,
+            rm,
         }),
         Some(Command::Repl) => cli::repl::run(&original, &args.code),
         Some(Command::Check { .. }) if !args.code.is_empty() => {
@@ -105,6 +110,7 @@ fn main() {
             argv: original,
             script: None,
             chunks: args.code,
+            rm: false,
         }),
         None if std::io::stdin().is_terminal() => cli::repl::run(&original, &[]),
         None => {
@@ -116,6 +122,7 @@ fn main() {
                 argv,
                 script,
                 chunks: Vec::new(),
+                rm: false,
             })
         }
     };

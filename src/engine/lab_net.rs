@@ -501,9 +501,11 @@ impl Lab {
             if !self.net.nodes[i].created.is_empty() {
                 continue;
             }
+            super::check_interrupt()?;
             let name = self.net.nodes[i].name.clone();
             let pin = pin_name(&self.name, &name);
             let path = Path::new(netns::NETNS_RUN_DIR).join(&pin);
+            refuse_foreign_pin(&path).map_err(|e| LabError(format!("up: netns '{name}': {e}")))?;
             let j = self.journal()?;
             let id = j
                 .intend(&Object::Netns { path: path.clone() })
@@ -511,9 +513,9 @@ impl Lab {
             // This thread is in the new namespace meanwhile: lo comes up
             // there, with no second trip in.
             if let Err(e) = netns::create_with(&pin, crate::net::loopback::up) {
-                // Nothing was made (an existing pin of that name is someone
-                // else's): teardown must not touch it.
-                let _ = self.journal()?.removed(id);
+                // The pin was not there before (checked above), so whatever
+                // is there now is ours: the entry stays for up's rollback.
+                self.net.nodes[i].created = vec![id];
                 return Err(LabError(format!("up: netns '{name}': {e}")));
             }
             self.net.nodes[i].created = vec![id];
@@ -555,6 +557,7 @@ impl Lab {
             if b.created.is_some() {
                 continue;
             }
+            super::check_interrupt()?;
             let in_container = b
                 .netns
                 .as_deref()
@@ -627,6 +630,7 @@ impl Lab {
             if l.created.is_some() {
                 continue;
             }
+            super::check_interrupt()?;
             let what = format!(
                 "up: link {}:{} - {}:{}",
                 l.a.name(),
@@ -1139,12 +1143,14 @@ impl Lab {
     /// A pinned network namespace made now (`luxc.net.netns`), journaled.
     pub fn create_netns_now(&mut self, name: &str) -> Result<PathBuf> {
         let path = netns::path(name).map_err(net_err)?;
+        refuse_foreign_pin(&path).map_err(|e| LabError(format!("netns '{name}': {e}")))?;
         let j = self.journal()?;
         let id = j
             .intend(&Object::Netns { path: path.clone() })
             .map_err(|e| LabError(e.to_string()))?;
         if let Err(e) = netns::create(name) {
-            let _ = self.journal()?.removed(id);
+            // Not there before (checked above): a pin left half made is ours
+            // and stays journaled for teardown.
             return Err(net_err(e));
         }
         self.journal()?
@@ -1301,6 +1307,7 @@ pub(super) fn pin_pid_journaled(
         netns::repin_pid(pin, pid).map_err(|e| e.to_string())?;
         return Ok(Vec::new());
     }
+    refuse_foreign_pin(&path)?;
     let file_id = journal
         .intend(&Object::File { path: path.clone() })
         .map_err(|e| e.to_string())?;
@@ -1308,13 +1315,25 @@ pub(super) fn pin_pid_journaled(
         .intend(&Object::Mount { path: path.clone() })
         .map_err(|e| e.to_string())?;
     if let Err(e) = netns::pin_pid(pin, pid) {
-        // Nothing was made (an existing pin of that name is someone
-        // else's): teardown must not touch it.
-        let _ = journal.removed(mount_id);
-        let _ = journal.removed(file_id);
+        // The pin was not there before (checked above): what the failed
+        // call left is ours, and its entries stay for teardown.
         return Err(e.to_string());
     }
     journal.done(file_id).map_err(|e| e.to_string())?;
     journal.done(mount_id).map_err(|e| e.to_string())?;
     Ok(vec![file_id, mount_id])
+}
+
+/// A pin that exists before luxc journals one of that name is someone
+/// else's: refused before the journal names it, because a journal entry
+/// left without its "done" (luxc killed before the pin failed) would have
+/// teardown remove it.
+fn refuse_foreign_pin(path: &Path) -> std::result::Result<(), String> {
+    if path.symlink_metadata().is_ok() {
+        return Err(format!(
+            "{} exists already (not made by this lab; luxc leaves it alone)",
+            path.display()
+        ));
+    }
+    Ok(())
 }

@@ -85,7 +85,7 @@ fn new_lab(lua: &Lua, args: Args) -> LuaResult<Table> {
     let name = args.string(1)?;
     let lab = engine(&args, Lab::new(&name, Path::new(STATE_ROOT)))?;
     let r = lua
-        .create_userdata(LabRef(Rc::new(RefCell::new(lab))))
+        .create_userdata(super::lab_registry::adopt(lua, lab))
         .map_err(lua_err(&args))?;
     handle::new(
         lua,
@@ -240,7 +240,7 @@ pub fn default_lab(lua: &Lua) -> mlua::Result<Table> {
         name.replace_range(0..1, "_");
     }
     let lab = Lab::new(&name, Path::new(STATE_ROOT)).map_err(|e| mlua::Error::RuntimeError(e.0))?;
-    let r = lua.create_userdata(LabRef(Rc::new(RefCell::new(lab))))?;
+    let r = lua.create_userdata(super::lab_registry::adopt(lua, lab))?;
     let t = handle::new(
         lua,
         "lab",

@@ -25,6 +25,11 @@ pub fn run(labs: &[String], all: bool) -> i32 {
         let j = match Journal::open_existing(root, name) {
             Ok(j) => j,
             Err(e) => {
+                if matches!(e, journal::JournalError::NoLab { .. })
+                    && Journal::remove_empty_dir(root, name)
+                {
+                    tracing::debug!(lab = %name, "removed its empty state dir");
+                }
                 eprintln!("luxc down: {}", crate::error::chain(&e));
                 status = 1;
                 continue;

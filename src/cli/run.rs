@@ -153,7 +153,9 @@ fn end_labs(lua: &Lua, interrupted: bool, rm: bool) -> Vec<String> {
                 continue;
             }
         }
-        if rm {
+        // A lab whose journal this run never opened (its `up` found it held
+        // by another luxc) is not this run's to take down.
+        if rm && lab.journaled_here() {
             step("--rm", lab.down());
         }
     }

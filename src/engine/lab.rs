@@ -141,6 +141,12 @@ impl Lab {
         &self.name
     }
 
+    /// Whether this process opened the lab's journal (made something in it,
+    /// or took it over): a lab it never did belongs to whoever holds it.
+    pub fn journaled_here(&self) -> bool {
+        self.run_mark.is_some()
+    }
+
     /// The lab's state dir (`/run/luxc/<lab>`).
     pub fn dir(&self) -> PathBuf {
         self.state_root.join(&self.name)

@@ -20,7 +20,8 @@ use common::lab::{assert_lab_gone, down, lab_name, port_prefix};
 
 /// The lab: `N` containers (host image, memory and pids limits) on one
 /// bridge, a link each with an address; then, by `MODE`, sleep (to be
-/// killed), fail, `os.exit(3)` or end. `@up` on stdout once `up` returned.
+/// killed), fail, `os.exit(3)` or end. `@up SECONDS` on stdout once `up`
+/// returned, with the time `up` took.
 const LAB_SCRIPT: &str = r#"
 local LAB, N, MODE, BR = ...
 N = tonumber(N)
@@ -32,8 +33,9 @@ for i = 1, N do
                          limits = { memory = "64M", pids = 32 } }
   l:link(c, br, { address = string.format("10.93.0.%d/24", i) })
 end
+local t0 = luxc.now()
 l:up()
-io.write("@up\n")
+io.write(string.format("@up %.6f\n", luxc.now() - t0))
 io.stdout:flush()
 if MODE == "sleep" then
   luxc.sleep(60)
@@ -124,18 +126,33 @@ impl Running {
         self.child.id() as i32
     }
 
-    /// Waits for `@up`; the time since the start, or None when luxc ended
-    /// (or `timeout` passed) first.
+    /// Waits for `@up`; the time `up` took, or None when luxc ended (or
+    /// `timeout` passed) first.
     fn wait_up(&mut self, timeout: Duration) -> Option<Duration> {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(l) if l == "@up" => return Some(self.started.elapsed()),
+                Ok(l) if l.starts_with("@up ") => {
+                    let secs: f64 = l[4..].trim().parse().expect("@up SECONDS");
+                    return Some(Duration::from_secs_f64(secs));
+                }
                 Ok(_) => continue,
                 Err(_) => return None,
             }
         }
+    }
+
+    /// Waits until the lab's journal exists (`up` has begun): the time
+    /// since luxc's start.
+    fn wait_journal(&self, lab: &str) -> Duration {
+        let journal = PathBuf::from(format!("/run/luxc/{lab}/journal"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !journal.exists() {
+            assert!(Instant::now() < deadline, "{lab}: no journal after 30 s");
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        self.started.elapsed()
     }
 
     fn signal(&self, sig: nix::sys::signal::Signal) {
@@ -144,7 +161,13 @@ impl Running {
 
     /// Waits for luxc to end (at most 30 s): its status, whether it printed
     /// `@up`, and its stderr.
-    fn finish(mut self) -> (std::process::ExitStatus, bool, String) {
+    fn finish(self) -> (std::process::ExitStatus, bool, String) {
+        let (status, up, stderr) = self.finish_timed();
+        (status, up.is_some(), stderr)
+    }
+
+    /// `finish`, with the time `up` took when luxc printed `@up`.
+    fn finish_timed(mut self) -> (std::process::ExitStatus, Option<Duration>, String) {
         let deadline = Instant::now() + Duration::from_secs(30);
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -158,9 +181,11 @@ impl Running {
         };
         let stderr = self.stderr.take().unwrap().join().unwrap();
         // Everything luxc wrote: the reader ends at EOF.
-        let mut up = false;
+        let mut up = None;
         while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            up |= l == "@up";
+            if let Some(secs) = l.strip_prefix("@up ") {
+                up = secs.trim().parse().ok().map(Duration::from_secs_f64);
+            }
         }
         (status, up, stderr)
     }
@@ -207,12 +232,41 @@ impl Rng {
     }
 }
 
-/// How long the lab script takes from luxc's start to `@up`: one run,
-/// stopped with SIGINT afterwards (which must roll it all back). Also
-/// proves the host check sees the lab while it is up.
-fn calibrate(s: &Script, lab: &str, br: &str) -> Duration {
+/// How long luxc takes to begin `up` (its journal appears), and how long
+/// `up` takes: the shorter of two runs each (the first may find cold caches).
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    start: Duration,
+    up: Duration,
+}
+
+impl Timing {
+    /// Follows the machine's pace (other tests run at the same time): a
+    /// trial whose `up` finished before the signal says how long it took.
+    fn follow(&mut self, took: Option<Duration>) {
+        if let Some(t) = took {
+            self.up = (self.up + t) / 2;
+        }
+    }
+}
+
+fn calibrate(s: &Script, lab: &str, br: &str) -> Timing {
+    let (a, b) = (measure(s, lab, br), measure(s, lab, br));
+    let t = Timing {
+        start: a.start.min(b.start),
+        up: a.up.min(b.up),
+    };
+    println!("{NODES}-node lab: {t:?}");
+    t
+}
+
+/// One run of the lab script up to `@up`, stopped with SIGINT afterwards
+/// (which must roll it all back). Also proves the host check sees the lab
+/// while it is up.
+fn measure(s: &Script, lab: &str, br: &str) -> Timing {
     let mut run = Running::start(s, false, lab, NODES, "sleep", br);
-    let took = run
+    let start = run.wait_journal(lab);
+    let up = run
         .wait_up(Duration::from_secs(30))
         .expect("the lab came up");
     let seen = common::lab::leftovers(lab, &marker(lab), &[]);
@@ -226,8 +280,34 @@ fn calibrate(s: &Script, lab: &str, br: &str) -> Duration {
     let (status, _, stderr) = run.finish();
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert_lab_gone(lab, &marker(lab), &[]);
-    println!("{NODES}-node lab: {took:?} from luxc's start to @up");
-    took
+    Timing { start, up }
+}
+
+/// Starts the lab script and sends `sig` at a random moment: in one trial
+/// of six during luxc's start (before `up`), else while `up` runs (a random
+/// point of the time it took in calibration, plus a tenth, from when its
+/// journal appeared). Returns the run and a description of the moment.
+fn start_and_signal(
+    s: &Script,
+    t: Timing,
+    rng: &mut Rng,
+    lab: &str,
+    br: &str,
+    sig: nix::sys::signal::Signal,
+) -> (Running, String) {
+    let run = Running::start(s, false, lab, NODES, "sleep", br);
+    let when = if rng.unit() < 1.0 / 6.0 {
+        let d = t.start.mul_f64(rng.unit());
+        std::thread::sleep(d.saturating_sub(run.started.elapsed()));
+        format!("{d:?} after luxc's start")
+    } else {
+        let d = t.up.mul_f64(1.1 * rng.unit());
+        run.wait_journal(lab);
+        std::thread::sleep(d);
+        format!("{d:?} into up")
+    };
+    run.signal(sig);
+    (run, when)
 }
 
 /// Where a trial's signal landed.
@@ -245,24 +325,18 @@ struct Landed {
 fn sigkill_at_random_points_of_up_and_down_removes_everything() {
     let s = script(LAB_SCRIPT);
     let cal = lab_name("kcal");
-    let took = calibrate(&s, &cal, &bridge("kc"));
+    let mut timing = calibrate(&s, &cal, &bridge("kc"));
     let mut rng = Rng::new();
     let mut landed = Landed::default();
     let t0 = Instant::now();
     for trial in 0..TRIALS {
         let lab = lab_name(&format!("k{trial}"));
-        let delay = took.mul_f64(1.2 * rng.unit());
-        let run = Running::start(
-            &s,
-            false,
-            &lab,
-            NODES,
-            "sleep",
-            &bridge(&format!("k{trial}")),
-        );
-        std::thread::sleep(delay.saturating_sub(run.started.elapsed()));
-        run.signal(nix::sys::signal::Signal::SIGKILL);
-        let (status, up, stderr) = run.finish();
+        let br = bridge(&format!("k{trial}"));
+        let sig = nix::sys::signal::Signal::SIGKILL;
+        let (run, delay) = start_and_signal(&s, timing, &mut rng, &lab, &br, sig);
+        let (status, took, stderr) = run.finish_timed();
+        timing.follow(took);
+        let up = took.is_some();
         assert_eq!(
             std::os::unix::process::ExitStatusExt::signal(&status),
             Some(9),
@@ -275,7 +349,7 @@ fn sigkill_at_random_points_of_up_and_down_removes_everything() {
             Some(0) => landed.during += 1,
             // Killed before the lab had a journal: nothing to take down.
             Some(1) if err.contains(&format!("no lab '{lab}'")) && !up => landed.before += 1,
-            _ => panic!("trial {trial} (SIGKILL after {delay:?}): luxc down {lab}:\n{stdout}{err}"),
+            _ => panic!("trial {trial} (SIGKILL {delay}): luxc down {lab}:\n{stdout}{err}"),
         }
         assert_lab_gone(&lab, &marker(&lab), &[]);
     }
@@ -293,33 +367,28 @@ fn sigkill_at_random_points_of_up_and_down_removes_everything() {
 fn sigint_at_random_points_of_up_rolls_back_and_exits_130() {
     let s = script(LAB_SCRIPT);
     let cal = lab_name("ical");
-    let took = calibrate(&s, &cal, &bridge("ic"));
+    let mut timing = calibrate(&s, &cal, &bridge("ic"));
     let mut rng = Rng::new();
     let mut landed = Landed::default();
     let t0 = Instant::now();
     for trial in 0..TRIALS {
         let lab = lab_name(&format!("i{trial}"));
-        let delay = took.mul_f64(1.2 * rng.unit());
-        let run = Running::start(
-            &s,
-            false,
-            &lab,
-            NODES,
-            "sleep",
-            &bridge(&format!("i{trial}")),
-        );
-        std::thread::sleep(delay.saturating_sub(run.started.elapsed()));
-        let journal = PathBuf::from(format!("/run/luxc/{lab}/journal"));
-        let had_journal = journal.exists();
-        run.signal(nix::sys::signal::Signal::SIGINT);
-        let (status, up, stderr) = run.finish();
+        let br = bridge(&format!("i{trial}"));
+        let sig = nix::sys::signal::Signal::SIGINT;
+        let (run, delay) = start_and_signal(&s, timing, &mut rng, &lab, &br, sig);
+        // The journal appears when `up` begins (and goes when the rollback
+        // ends): there now means the signal came while luxc was making it.
+        let had_journal = PathBuf::from(format!("/run/luxc/{lab}/journal")).exists();
+        let (status, took, stderr) = run.finish_timed();
+        timing.follow(took);
+        let up = took.is_some();
         // 130; or, for a signal that came before luxc set its handler (in
         // its first milliseconds), death by SIGINT, which shells report as
         // 130 too.
         let by_signal = std::os::unix::process::ExitStatusExt::signal(&status) == Some(2);
         assert!(
             status.code() == Some(130) || (by_signal && !had_journal),
-            "trial {trial} (SIGINT after {delay:?}): {status:?}\n{stderr}"
+            "trial {trial} (SIGINT {delay}): {status:?}\n{stderr}"
         );
         assert!(!stderr.contains("panicked"), "trial {trial}: {stderr}");
         match (up, had_journal) {

@@ -54,9 +54,10 @@ fn marker(lab: &str) -> String {
     format!("FAULT_TAG={lab}")
 }
 
-/// A bridge name unique to this test process and `tag` (at most 15 bytes).
-fn bridge(tag: &str) -> String {
-    format!("bf{:06}{tag}", std::process::id() % 1_000_000)
+/// The name of lab `lab`'s bridge: one of its port names, so the host check
+/// finds it by the lab's port prefix even without its alias.
+fn bridge(lab: &str) -> String {
+    luxc::engine::lab::port_name(lab, "-bridge", "br")
 }
 
 /// A script file that lives as long as the value.
@@ -325,13 +326,13 @@ struct Landed {
 fn sigkill_at_random_points_of_up_and_down_removes_everything() {
     let s = script(LAB_SCRIPT);
     let cal = lab_name("kcal");
-    let mut timing = calibrate(&s, &cal, &bridge("kc"));
+    let mut timing = calibrate(&s, &cal, &bridge(&cal));
     let mut rng = Rng::new();
     let mut landed = Landed::default();
     let t0 = Instant::now();
     for trial in 0..TRIALS {
         let lab = lab_name(&format!("k{trial}"));
-        let br = bridge(&format!("k{trial}"));
+        let br = bridge(&lab);
         let sig = nix::sys::signal::Signal::SIGKILL;
         let (run, delay) = start_and_signal(&s, timing, &mut rng, &lab, &br, sig);
         let (status, took, stderr) = run.finish_timed();
@@ -367,13 +368,13 @@ fn sigkill_at_random_points_of_up_and_down_removes_everything() {
 fn sigint_at_random_points_of_up_rolls_back_and_exits_130() {
     let s = script(LAB_SCRIPT);
     let cal = lab_name("ical");
-    let mut timing = calibrate(&s, &cal, &bridge("ic"));
+    let mut timing = calibrate(&s, &cal, &bridge(&cal));
     let mut rng = Rng::new();
     let mut landed = Landed::default();
     let t0 = Instant::now();
     for trial in 0..TRIALS {
         let lab = lab_name(&format!("i{trial}"));
-        let br = bridge(&format!("i{trial}"));
+        let br = bridge(&lab);
         let sig = nix::sys::signal::Signal::SIGINT;
         let (run, delay) = start_and_signal(&s, timing, &mut rng, &lab, &br, sig);
         // The journal appears when `up` begins (and goes when the rollback
@@ -443,7 +444,7 @@ fn a_lua_error_leaves_the_lab_up_without_rm_and_nothing_with_rm() {
     let s = script(LAB_SCRIPT);
     // Without --rm the lab stays for a person to look at; `luxc down` clears it.
     let lab = lab_name("err");
-    let (code, stderr) = run_to_end(&s, false, &lab, "error", &bridge("e1"));
+    let (code, stderr) = run_to_end(&s, false, &lab, "error", &bridge(&lab));
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("boom after up"), "{stderr}");
     assert!(PathBuf::from(format!("/run/luxc/{lab}/journal")).is_file());
@@ -455,7 +456,7 @@ fn a_lua_error_leaves_the_lab_up_without_rm_and_nothing_with_rm() {
     // With --rm nothing remains, however the script ends.
     for (mode, want) in [("error", 1), ("exit", 3), ("end", 0)] {
         let lab = lab_name(&format!("rm{mode}"));
-        let (code, stderr) = run_to_end(&s, true, &lab, mode, &bridge(&format!("r{}", &mode[..1])));
+        let (code, stderr) = run_to_end(&s, true, &lab, mode, &bridge(&lab));
         assert_eq!(code, Some(want), "--rm, {mode}: {stderr}");
         assert_lab_gone(&lab, &marker(&lab), &[]);
         let out = down(&lab);
@@ -467,7 +468,7 @@ fn a_lua_error_leaves_the_lab_up_without_rm_and_nothing_with_rm() {
     }
     // ... also when SIGTERM stops it.
     let lab = lab_name("rmterm");
-    let mut run = Running::start(&s, true, &lab, 4, "sleep", &bridge("rt"));
+    let mut run = Running::start(&s, true, &lab, 4, "sleep", &bridge(&lab));
     assert!(run.wait_up(Duration::from_secs(30)).is_some());
     run.signal(nix::sys::signal::Signal::SIGTERM);
     let (status, _, stderr) = run.finish();
@@ -481,7 +482,7 @@ fn a_truncated_last_journal_record_does_not_stop_down() {
     let s = script(LAB_SCRIPT);
     let lab = lab_name("trunc");
     // A script that ends normally leaves its lab up.
-    let (code, stderr) = run_to_end(&s, false, &lab, "end", &bridge("t"));
+    let (code, stderr) = run_to_end(&s, false, &lab, "end", &bridge(&lab));
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(pins(&lab), 4, "the lab is not up after the script ended");
     // What a SIGKILL in the middle of a record's write(2) would leave: the
@@ -573,7 +574,7 @@ print("@netns " .. tostring(e))
     let out = Command::new(common::luxc_bin())
         .arg("run")
         .arg(&s.path)
-        .args([&lab, &bridge("f")])
+        .args([&lab, &bridge(&lab)])
         .env("FAULT_TAG", &lab)
         .output()
         .unwrap();
@@ -626,11 +627,11 @@ fn two_runs_on_one_lab_one_fails_naming_the_other() {
     let s = script(LAB_SCRIPT);
     // One after the other: the second finds the lab held.
     let lab = lab_name("two");
-    let mut a = Running::start(&s, false, &lab, 3, "sleep", &bridge("2a"));
+    let mut a = Running::start(&s, false, &lab, 3, "sleep", &bridge(&lab));
     assert!(a.wait_up(Duration::from_secs(30)).is_some());
     let journal = std::fs::read(format!("/run/luxc/{lab}/journal")).unwrap();
     for rm in [false, true] {
-        let b = Running::start(&s, rm, &lab, 3, "sleep", &bridge("2b"));
+        let b = Running::start(&s, rm, &lab, 3, "sleep", &bridge(&lab));
         let (status, up, stderr) = b.finish();
         assert_eq!(status.code(), Some(1), "second run (--rm {rm}): {stderr}");
         assert!(!up);
@@ -651,7 +652,7 @@ fn two_runs_on_one_lab_one_fails_naming_the_other() {
     // Started together: exactly one brings the lab up.
     for round in 0..5 {
         let lab = lab_name(&format!("race{round}"));
-        let br = bridge(&format!("r{round}"));
+        let br = bridge(&lab);
         let mut runs = [
             Running::start(&s, false, &lab, 3, "sleep", &br),
             Running::start(&s, false, &lab, 3, "sleep", &br),
@@ -707,5 +708,6 @@ fn port_names_of_a_lab_share_its_prefix() {
     for (node, ifname) in [("a", "eth0"), ("c17", "eth3"), ("r", "x")] {
         assert!(luxc::engine::lab::port_name(&lab, node, ifname).starts_with(&p));
     }
+    assert!(bridge(&lab).starts_with(&p) && bridge(&lab).len() <= 15);
     assert!(!luxc::engine::lab::port_name("other", "a", "eth0").starts_with(&p));
 }

@@ -60,6 +60,12 @@ pub enum Object {
         /// The namespace of the other end, when it is one of the lab's.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         peer: Option<PathBuf>,
+        /// The MAC (aa:bb:…) luxc gives it in the creating message: what
+        /// marks it as the lab's until the alias is on it. Kernels that
+        /// ignore an alias at creation (6.18 does) get it in a second
+        /// message, and luxc may be killed in between.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mac: Option<String>,
     },
     /// A network namespace luxc made and pinned at `path` (/run/netns/NAME);
     /// unpinned first at teardown, so the kernel removes the links in it (and

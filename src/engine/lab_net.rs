@@ -526,13 +526,15 @@ impl Lab {
         Ok(())
     }
 
-    /// Journals and creates a host-visible link whose identity is its alias.
+    /// Journals a link whose identity is its alias (and, until the alias is
+    /// on it, the MAC it is created with, when luxc gives it one).
     fn intend_link(
         &mut self,
         netns: &Option<PathBuf>,
         name: &str,
         with_netns: bool,
         peer: Option<PathBuf>,
+        mac: Option<[u8; 6]>,
     ) -> Result<(u64, String)> {
         let lab = self.name.clone();
         let j = self.journal()?;
@@ -545,6 +547,7 @@ impl Lab {
                 alias: alias.clone(),
                 with_netns,
                 peer,
+                mac: mac.map(|m| link::format_mac(&m)),
             })
             .map_err(|e| LabError(e.to_string()))?;
         debug_assert_eq!(got, id);
@@ -567,7 +570,8 @@ impl Lab {
             }
             let ns = self.bridge_ns(&b)?;
             let with_netns = self.lab_owned_ns(&ns);
-            let (id, alias) = self.intend_link(&ns, &b.name, with_netns, None)?;
+            let mac = mac_for(&self.name, &b.name, "bridge");
+            let (id, alias) = self.intend_link(&ns, &b.name, with_netns, None, Some(mac))?;
             self.net.bridges[i].created = Some(id);
             let nl = conns.get(&ns)?;
             let mut nlk = link::NewLink::new(
@@ -580,7 +584,7 @@ impl Lab {
             nlk.mtu = b.mtu;
             // A bridge inside a node takes that node's next interface index.
             nlk.index = b.netns.as_deref().and_then(|n| self.take_index(n));
-            nlk.mac = Some(mac_for(&self.name, &b.name, "bridge"));
+            nlk.mac = Some(mac);
             nlk.up = true;
             nlk.alias = Some(alias);
             let fail = |e: crate::net::NetError| LabError(format!("up: bridge '{}': {e}", b.name));
@@ -671,7 +675,8 @@ impl Lab {
             } else {
                 None
             };
-            let (id, alias) = self.intend_link(m_ns, m_if, with_netns, peer)?;
+            let m_mac = mac_for(&self.name, m_node, m_if);
+            let (id, alias) = self.intend_link(m_ns, m_if, with_netns, peer, Some(m_mac))?;
             self.net.links[i].created = Some(id);
             let master = match m_br {
                 Some(b) => Some(conns.bridge_index(m_ns, b).map_err(|e| fail(e.0))?),
@@ -700,7 +705,7 @@ impl Lab {
             // (6.1 does, with EEXIST for an `eth0` the host has), so the
             // name must be checked where the link will live.
             let _ = &m_file;
-            nlk.mac = Some(mac_for(&self.name, m_node, m_if));
+            nlk.mac = Some(m_mac);
             nlk.mtu = l.opts.mtu;
             nlk.master = master;
             // A bridge port comes up below, without an IPv6 link-local
@@ -1027,7 +1032,7 @@ impl Lab {
         addresses: &[Cidr],
     ) -> Result<()> {
         let with_netns = self.lab_owned_ns(&ns);
-        let (id, alias) = self.intend_link(&ns, &new.name, with_netns, None)?;
+        let (id, alias) = self.intend_link(&ns, &new.name, with_netns, None, new.mac)?;
         let f = open_ns(&ns)?;
         let nl = match &f {
             Some(f) => Netlink::open_in(f),

@@ -176,11 +176,13 @@ pub fn port_prefix(lab: &str) -> String {
 }
 
 /// What of lab `lab` is still on the host, one line per object; empty when
-/// nothing is. `keep` names host links and /run/netns pins that share the
-/// lab's naming but are not its (the caller made them). Processes are found
-/// by their cgroup (`luxc.LAB`) and by `marker` (`VAR=VALUE`) in their
-/// environment: a script gives its containers that variable, and luxc's own
-/// children (before they exec) inherit it from luxc.
+/// nothing is. Host links are found by the lab's alias and its port prefix
+/// (a script that names a bridge should use a port name, see `port_prefix`).
+/// `keep` names host links and /run/netns pins that share the lab's naming but are not its (the caller
+/// made them). Processes are found by their cgroup (`luxc.LAB`) and by
+/// `marker` (`VAR=VALUE`) in their environment: a script gives its
+/// containers that variable, and luxc's own children (before they exec)
+/// inherit it from luxc.
 pub fn leftovers(lab: &str, marker: &str, keep: &[&str]) -> Vec<String> {
     let mut left = Vec::new();
     let dir = format!("/run/luxc/{lab}");

@@ -37,6 +37,10 @@ enum Command {
         /// change nothing (the script stops at the first call that would).
         #[arg(long)]
         plan: bool,
+        /// When the script ends, however it ends (error, os.exit, Ctrl-C),
+        /// take down every lab it opened.
+        #[arg(long)]
+        rm: bool,
         /// The script; the shorthand `luxc FILE` does the same.
         #[arg(value_name = "FILE")]
         file: OsString,
@@ -132,11 +136,12 @@ fn main() {
     // A progress line for long `up`s and teardowns, only for a person.
     luxc::engine::progress::enable(std::io::stderr().is_terminal());
     let code = match args.command {
-        Some(Command::Run { plan, .. }) => cli::run::run(&cli::run::Invocation {
+        Some(Command::Run { plan, rm, .. }) => cli::run::run(&cli::run::Invocation {
             argv: original,
             script: expanded.script,
             chunks: args.code,
             plan,
+            rm,
         }),
         Some(Command::Repl { lab }) => cli::repl::run(&original, &args.code, lab.as_deref()),
         Some(Command::Check { .. }) if !args.code.is_empty() => {
@@ -176,6 +181,7 @@ fn main() {
             script: None,
             chunks: args.code,
             plan: false,
+            rm: false,
         }),
         None if std::io::stdin().is_terminal() => cli::repl::run(&original, &[], None),
         None => {
@@ -188,6 +194,7 @@ fn main() {
                 script,
                 chunks: Vec::new(),
                 plan: false,
+                rm: false,
             })
         }
     };

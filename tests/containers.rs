@@ -564,7 +564,8 @@ fn one_lab_one_writer() {
         .unwrap();
     assert_eq!(down.status.code(), Some(1));
     assert!(text(&down).1.contains(&want), "{}", text(&down).1);
-    // SIGINT to the holder: it exits, its lab stays up (no --rm yet); down clears it.
+    // SIGINT to the holder: it rolls back what it made and exits 130; the
+    // lab is gone, so down has nothing to do.
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(holder.id() as i32),
         nix::sys::signal::Signal::SIGINT,
@@ -572,12 +573,13 @@ fn one_lab_one_writer() {
     .unwrap();
     let out = holder.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
+    assert_clean(&lab, &text(&out).0);
     let down = std::process::Command::new(common::luxc_bin())
         .args(["down", &lab])
         .output()
         .unwrap();
-    assert_eq!(down.status.code(), Some(0), "{}", text(&down).1);
-    assert_clean(&lab, &text(&out).0);
+    assert_eq!(down.status.code(), Some(1), "{}", text(&down).1);
+    assert!(text(&down).1.contains("no lab"), "{}", text(&down).1);
 }
 
 #[test]

@@ -34,6 +34,11 @@ pub fn run(labs: &[String], all: bool, force: bool) -> i32 {
                 continue;
             }
             Err(e) => {
+                if matches!(e, journal::JournalError::NoLab { .. })
+                    && Journal::remove_empty_dir(root, name)
+                {
+                    tracing::debug!(lab = %name, "removed its empty state dir");
+                }
                 eprintln!("luxc down: {}", crate::error::chain(&e));
                 status = 1;
                 continue;

@@ -60,6 +60,12 @@ pub enum Object {
         /// The namespace of the other end, when it is one of the lab's.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         peer: Option<PathBuf>,
+        /// The MAC (aa:bb:…) luxc gives it in the creating message: what
+        /// marks it as the lab's until the alias is on it. Kernels that
+        /// ignore an alias at creation (6.18 does) get it in a second
+        /// message, and luxc may be killed in between.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mac: Option<String>,
     },
     /// A network namespace luxc made and pinned at `path` (/run/netns/NAME);
     /// unpinned first at teardown, so the kernel removes the links in it (and
@@ -267,12 +273,23 @@ impl Journal {
             })?;
         }
         let path = dir.join(JOURNAL_FILE);
-        let file = open_journal(&path, true).map_err(|source| JournalError::Io {
+        let file = open_or_create_locked(&dir, &path).map_err(|source| JournalError::Io {
             what: "open journal",
             path: path.clone(),
             source,
         })?;
         Ok(Journal::load(lab, dir, path, file, false)?.0)
+    }
+
+    /// Removes the lab's dir when it is empty and has no journal: what a
+    /// luxc killed between making the dir and its journal (or between
+    /// removing the journal and the dir) leaves. True if it was removed.
+    pub fn remove_empty_dir(state_root: &Path, lab: &str) -> bool {
+        if check_lab_name(lab).is_err() {
+            return false;
+        }
+        // rmdir(2) removes only an empty directory.
+        fs::remove_dir(state_root.join(lab)).is_ok()
     }
 
     /// Opens the journal of an existing lab; an error if the lab has none.
@@ -328,7 +345,7 @@ impl Journal {
         file: File,
         lenient: bool,
     ) -> Result<(Journal, Vec<JournalError>), JournalError> {
-        if let Err(pid) = super::lock::try_lock(&file, &path) {
+        if let Err(pid) = super::lock::lock(&file, &path) {
             return Err(JournalError::Busy {
                 lab: lab.to_owned(),
                 holder: pid.map_or_else(
@@ -511,6 +528,75 @@ fn open_journal(path: &Path, create: bool) -> io::Result<File> {
         .create(create)
         .mode(0o600)
         .open(path)
+}
+
+/// Opens the journal, making it first if there is none. A new journal is
+/// made unnamed (O_TMPFILE), locked, and only then linked into place: another
+/// luxc never finds a journal its maker has not locked yet (it would take the
+/// lab for one left up, and say so instead of naming the holder), and a luxc
+/// killed meanwhile leaves no file (an unnamed one ends with its last fd).
+fn open_or_create_locked(dir: &Path, path: &Path) -> io::Result<File> {
+    use nix::libc;
+    use std::os::fd::AsRawFd;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match open_journal(path, false) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 5 => {}
+            r => return r,
+        }
+        // `luxc down` removes an empty lab dir without a journal (what a
+        // killed luxc leaves): made again if that happened in between.
+        DirBuilder::new().recursive(true).mode(0o711).create(dir)?;
+        let tmp = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .mode(0o600)
+            .custom_flags(libc::O_TMPFILE)
+            .open(dir);
+        let tmp = match tmp {
+            Ok(f) => f,
+            // A file system without O_TMPFILE: an ordinary create.
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EOPNOTSUPP) | Some(libc::EISDIR) | Some(libc::EINVAL)
+                ) =>
+            {
+                return open_journal(path, true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        // SAFETY: flock on an fd we own; nobody else can reach the file yet.
+        if unsafe { libc::flock(tmp.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let from = std::ffi::CString::new(format!("/proc/self/fd/{}", tmp.as_raw_fd()))
+            .expect("no NUL in a /proc path");
+        let to = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: two NUL-terminated paths; AT_SYMLINK_FOLLOW links the file
+        // the /proc fd link names (no CAP_DAC_READ_SEARCH needed).
+        let rc = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        if rc == 0 {
+            return Ok(tmp);
+        }
+        let e = io::Error::last_os_error();
+        // EEXIST: another luxc linked its journal first; open that one (its
+        // lock says who holds the lab). ENOENT: the dir went; again.
+        if !matches!(e.raw_os_error(), Some(libc::EEXIST) | Some(libc::ENOENT)) || tries >= 5 {
+            return Err(e);
+        }
+    }
 }
 
 /// Replays a journal file: every object in the order it was intended. A truncated last

@@ -49,6 +49,7 @@ fn two_containers(lab: &str) -> Vec<Object> {
             alias: format!("luxc:{lab}:0"),
             with_netns: false,
             peer: None,
+            mac: None,
         },
         Object::Cgroup {
             path: format!("luxc.{lab}"),
@@ -74,6 +75,7 @@ fn two_containers(lab: &str) -> Vec<Object> {
             alias: format!("luxc:{lab}:7"),
             with_netns: true,
             peer: Some(pin("a")),
+            mac: None,
         },
         Object::Moved {
             netns: pin("a"),

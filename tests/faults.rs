@@ -449,6 +449,20 @@ fn a_lua_error_leaves_the_lab_up_without_rm_and_nothing_with_rm() {
     assert!(stderr.contains("boom after up"), "{stderr}");
     assert!(PathBuf::from(format!("/run/luxc/{lab}/journal")).is_file());
     assert_eq!(pins(&lab), 4, "the lab is not up after the error");
+    // `luxc ls` shows it, with its containers running.
+    let ls = std::process::Command::new(common::luxc_bin())
+        .args(["ls", "--json"])
+        .output()
+        .unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
+    let entry = listed["labs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == lab.as_str())
+        .unwrap_or_else(|| panic!("luxc ls does not list {lab}: {listed}"))
+        .clone();
+    assert_eq!(entry["status"], "up", "{entry}");
     let out = down(&lab);
     assert_eq!(out.status.code(), Some(0), "{:?}", common::text(&out));
     assert_lab_gone(&lab, &marker(&lab), &[]);

@@ -14,13 +14,19 @@ for tool in cargo rustfmt cargo-clippy; do
 done
 
 # Debian packages the tests use (gcc builds the vendored Lua; QEMU, cpio and
-# kmod the VM tests, see docs/vm.md). Installed only when missing, so a warm
-# machine does not touch apt at all.
+# kmod the VM tests, see docs/vm.md; pciutils' lspci and the pci.ids database the
+# PCI tests, which compare `luxc pci ls` with them). Installed only when missing,
+# so a warm machine does not touch apt at all.
 need=()
 for pkg_cmd in "iproute2:ip" "gcc:cc" "coreutils:sleep" "dash:sh" "busybox-static:busybox" "procps:ps" \
-  "qemu-system-x86:qemu-system-x86_64" "cpio:cpio" "kmod:depmod" "nftables:nft"; do
+  "qemu-system-x86:qemu-system-x86_64" "cpio:cpio" "kmod:depmod" "nftables:nft" "pciutils:lspci"; do
   pkg=${pkg_cmd%%:*} cmd=${pkg_cmd#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+done
+# Data packages have no command to look for: check their file.
+for pkg_file in "pci.ids:/usr/share/misc/pci.ids"; do
+  pkg=${pkg_file%%:*} file=${pkg_file#*:}
+  [ -e "$file" ] || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -11,6 +11,9 @@ pub enum Error {
     /// Reading the cgroup layout failed.
     #[error(transparent)]
     Cgroup(#[from] crate::cgroup::CgroupError),
+    /// Reading PCI devices or binding a driver failed.
+    #[error(transparent)]
+    Pci(#[from] crate::pci::PciError),
 }
 
 /// The result type of the luxc library.

@@ -13,6 +13,7 @@ pub mod image;
 pub mod lua;
 pub mod net;
 pub mod ns;
+pub mod pci;
 pub mod process;
 pub mod security;
 

@@ -117,11 +117,30 @@ enum Command {
         #[arg(long, default_value = "dot", value_parser = ["dot", "mermaid"])]
         format: String,
     },
+    /// PCI devices: their ids, drivers and IOMMU groups.
+    Pci {
+        #[command(subcommand)]
+        command: PciCommand,
+    },
     /// Report what this host can do for containers and labs, and what is missing.
     Check {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PciCommand {
+    /// List PCI functions (lspci-like) with driver, IOMMU group, NUMA node and
+    /// the network interfaces and DRM nodes that belong to them.
+    Ls {
+        /// Print the list as JSON (ids as hex strings, as lspci -n prints them).
+        #[arg(long, conflicts_with = "tree")]
+        json: bool,
+        /// Nest functions behind the bridges they sit behind.
+        #[arg(long)]
+        tree: bool,
     },
 }
 
@@ -176,6 +195,13 @@ fn main() {
             2
         }
         Some(Command::Graph { lab, format }) => cli::graph::run(&lab, &format),
+        Some(Command::Pci { .. }) if !args.code.is_empty() => {
+            eprintln!("luxc: -e runs Lua code; `luxc pci` takes none");
+            2
+        }
+        Some(Command::Pci {
+            command: PciCommand::Ls { json, tree },
+        }) => cli::pci::ls(json, tree),
         None if !args.code.is_empty() => cli::run::run(&cli::run::Invocation {
             argv: original,
             script: None,

@@ -92,6 +92,7 @@ const HANDLES: &[(&str, &str)] = &[
     ("process", "luxc.Process"),
     ("cgroup", "luxc.Cgroup"),
     ("node", "luxc.Node"),
+    ("pci_device", "luxc.PciDevice"),
 ];
 
 #[test]

@@ -9,6 +9,7 @@ pub mod graph;
 pub mod inspect;
 pub mod logs;
 pub mod ls;
+pub mod pci;
 pub mod repl;
 pub mod run;
 
@@ -16,7 +17,7 @@ use std::ffi::{OsStr, OsString};
 
 /// Subcommand names; any other first word is a script (`luxc FILE` = `luxc run FILE`).
 pub const SUBCOMMANDS: &[&str] = &[
-    "run", "repl", "check", "down", "exec", "graph", "ls", "inspect", "logs", "help",
+    "run", "repl", "check", "down", "exec", "graph", "ls", "inspect", "logs", "pci", "help",
 ];
 
 /// The command line after shorthand expansion.

@@ -21,6 +21,7 @@ mod limits;
 mod log;
 mod net;
 pub mod opts;
+mod pci;
 pub mod stdlib;
 
 use std::path::Path;
@@ -70,6 +71,7 @@ pub fn runtime(opts: &RuntimeOptions) -> mlua::Result<Lua> {
     cgroup::register(&lua, &luxc)?;
     net::register(&lua, &luxc)?;
     lab_net::register(&lua)?;
+    pci::register(&lua, &luxc)?;
     stdlib::register(&lua, &luxc)?;
     lua.globals().set("luxc", &luxc)?;
     stop_on_interrupt(&lua)?;

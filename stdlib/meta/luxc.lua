@@ -472,6 +472,76 @@ function Cgroup:kill() end
 ---Kills what is left and removes it (and parents this lab made that are now unused).
 function Cgroup:destroy() end
 
+---PCI devices, read from sysfs: ids, pci.ids names, driver, IOMMU group, NUMA node, SR-IOV, and the net and DRM names bound to them.
+---@class luxc.pci
+luxc.pci = {}
+
+---Which devices `luxc.pci.list` returns; unset fields match every device.
+---@class luxc.PciFilter
+---@field class? string hex prefix of the 6-digit class code: "03" (display), "0200" (Ethernet), "0c0330" (xHCI)
+---@field vendor? integer|string vendor id: 0x8086 or "8086"
+---@field device? integer|string device id: 0x1521 or "1521"
+---@field driver? string the bound driver, e.g. "vfio-pci"
+
+---Every PCI function that passes the filter, in address order.
+---@param filter? luxc.PciFilter
+---@return luxc.PciDevice[]
+---Example: `for _, d in ipairs(luxc.pci.list{ class = "0200" }) do print(d, d.net[1]) end`
+function luxc.pci.list(filter) end
+
+---The PCI function at an address (`0000:01:00.0`, or `01:00.0` for domain 0).
+---@param address string
+---@return luxc.PciDevice
+---Example: `local gpu = luxc.pci.get("01:00.0"); print(gpu.device_name, gpu.driver)`
+function luxc.pci.get(address) end
+
+---A PCI function. Its fields were read when the handle was made (`:info()` reads again); ids are lowercase hex strings, as `lspci -n` prints them.
+---@class luxc.PciDevice
+---@field address string "0000:01:00.0"
+---@field vendor string vendor id, "10de"
+---@field device string device id, "1eb8"
+---@field subsystem_vendor string
+---@field subsystem_device string
+---@field class string 6 hex digits: class, subclass, programming interface ("030000")
+---@field revision? string "a1"
+---@field vendor_name? string from pci.ids (nil without the database: ids stay numeric)
+---@field device_name? string from pci.ids
+---@field subsystem_name? string from pci.ids
+---@field class_name? string from pci.ids ("VGA compatible controller")
+---@field driver? string the bound driver
+---@field iommu_group? integer nil on a host without IOMMU
+---@field numa_node? integer nil when the platform does not say
+---@field bridge boolean a PCI-to-PCI or CardBus bridge
+---@field sriov? { total: integer, enabled: integer } SR-IOV virtual functions of a physical function
+---@field physfn? string for a virtual function: its physical function's address
+---@field parent? string the bridge it sits behind
+---@field net string[] its network interfaces (/sys/class/net)
+---@field drm string[] its DRM nodes (/sys/class/drm: card0, renderD128)
+local PciDevice = {}
+
+---Every device in its IOMMU group, itself included, in address order. Fails on a host without IOMMU, saying how to enable it.
+---@return luxc.PciDevice[]
+function PciDevice:group() end
+
+---Whether its IOMMU group can be handed to VFIO now: every endpoint (bridges aside) on vfio-pci, pci-stub or no driver; otherwise which function on which driver blocks it.
+---@return luxc.VfioStatus
+---Example: `local st = dev:vfio_status(); if not st.viable then print(st.message) end`
+function PciDevice:vfio_status() end
+
+---The device's fields as read now, as a plain table.
+---@return table
+function PciDevice:info() end
+
+---What `dev:vfio_status()` returns.
+---@class luxc.VfioStatus
+---@field address string the device asked about
+---@field group integer its IOMMU group
+---@field viable boolean the kernel would hand the group to VFIO as it is
+---@field bound boolean the device itself is on vfio-pci
+---@field blockers { address: string, driver: string, sibling: boolean }[] what keeps the group from being viable
+---@field members { address: string, driver?: string, bridge: boolean }[] the group's functions
+---@field message string one sentence, e.g. "IOMMU group 1 is not viable: sibling 0000:01:00.1 is bound to snd_hda_intel"
+
 ---Network primitives that act now (not at `lab:up()`), each journaled in `lab = L` (default: the script's own lab) and removed at its teardown.
 ---@class luxc.net
 luxc.net = {}

@@ -35,7 +35,13 @@ local function main()
 
   local rows = {}
   local function check(what, from, to, want)
+    -- Up to 3 tries where success is expected (a loaded machine may lose
+    -- the first reply); one where failure is, so it costs 1 s.
     local ok, out = luxc.test.ping(from, to)
+    for _ = 2, want and 3 or 1 do
+      if ok then break end
+      ok, out = luxc.test.ping(from, to)
+    end
     rows[#rows + 1] = { what, from.name .. " -> " .. to, ok and "ok" or "fails", ok == want }
     assert(ok == want, ("%s: ping %s -> %s: expected %s\n%s"):format(
       what, from.name, to, want and "success" or "failure", out))

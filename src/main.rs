@@ -37,6 +37,10 @@ enum Command {
         /// change nothing (the script stops at the first call that would).
         #[arg(long)]
         plan: bool,
+        /// When the script ends, however it ends (error, os.exit, Ctrl-C),
+        /// take down every lab it opened.
+        #[arg(long)]
+        rm: bool,
         /// The script; the shorthand `luxc FILE` does the same.
         #[arg(value_name = "FILE")]
         file: OsString,
@@ -63,6 +67,39 @@ enum Command {
         /// Every lab that has a journal under /run/luxc.
         #[arg(long, conflicts_with = "labs")]
         all: bool,
+        /// Also a lab whose journal has unreadable lines: remove what the
+        /// readable lines record, skipping the others (each named).
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the labs under /run/luxc: status and counts of containers
+    /// (running/total), links, network namespaces and devices.
+    Ls {
+        /// Print the list as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a lab: containers (pid, status, addresses, cgroup, devices),
+    /// links, namespaces, nft tables, sysctls, qdiscs. Takes no lock.
+    Inspect {
+        /// Lab name.
+        #[arg(value_name = "LAB")]
+        lab: String,
+        /// Print the lab as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print what a container's init wrote (its init.log, bounded).
+    Logs {
+        /// Lab name.
+        #[arg(value_name = "LAB")]
+        lab: String,
+        /// Container name.
+        #[arg(value_name = "CONTAINER")]
+        container: String,
+        /// Only the last N lines.
+        #[arg(long, value_name = "N")]
+        tail: Option<usize>,
     },
     /// Run a command in a running container of a lab that is up (-i, -t for a shell).
     // A placeholder for the listing: main() hands `exec` to cli::exec first.
@@ -152,11 +189,12 @@ fn main() {
     // A progress line for long `up`s and teardowns, only for a person.
     luxc::engine::progress::enable(std::io::stderr().is_terminal());
     let code = match args.command {
-        Some(Command::Run { plan, .. }) => cli::run::run(&cli::run::Invocation {
+        Some(Command::Run { plan, rm, .. }) => cli::run::run(&cli::run::Invocation {
             argv: original,
             script: expanded.script,
             chunks: args.code,
             plan,
+            rm,
         }),
         Some(Command::Repl { lab }) => cli::repl::run(&original, &args.code, lab.as_deref()),
         Some(Command::Check { .. }) if !args.code.is_empty() => {
@@ -168,7 +206,17 @@ fn main() {
             eprintln!("luxc: -e runs Lua code; `luxc down` takes none");
             2
         }
-        Some(Command::Down { labs, all }) => cli::down::run(&labs, all),
+        Some(Command::Down { labs, all, force }) => cli::down::run(&labs, all, force),
+        Some(Command::Ls { .. }) if !args.code.is_empty() => no_code("ls"),
+        Some(Command::Inspect { .. }) if !args.code.is_empty() => no_code("inspect"),
+        Some(Command::Logs { .. }) if !args.code.is_empty() => no_code("logs"),
+        Some(Command::Ls { json }) => cli::ls::run(json),
+        Some(Command::Inspect { lab, json }) => cli::inspect::run(&lab, json),
+        Some(Command::Logs {
+            lab,
+            container,
+            tail,
+        }) => cli::logs::run(&lab, &container, tail),
         // Mostly handled before clap parses (see exec below); clap gets here
         // when luxc's options were written in a way `position` does not
         // follow (`-ve CODE`): the first `exec` word is the subcommand.
@@ -209,6 +257,7 @@ fn main() {
             script: None,
             chunks: args.code,
             plan: false,
+            rm: false,
         }),
         None if std::io::stdin().is_terminal() => cli::repl::run(&original, &[], None),
         None => {
@@ -221,6 +270,7 @@ fn main() {
                 script,
                 chunks: Vec::new(),
                 plan: false,
+                rm: false,
             })
         }
     };
@@ -248,6 +298,12 @@ fn exec(argv: &[OsString], at: usize) -> i32 {
         return cli::exec::FAILED;
     }
     cli::exec::run(&args)
+}
+
+/// `-e` given to a subcommand that runs no Lua: a usage error.
+fn no_code(command: &str) -> i32 {
+    eprintln!("luxc: -e runs Lua code; `luxc {command}` takes none");
+    2
 }
 
 /// Logs go to stderr: warnings from luxc, and script messages from info up

@@ -436,7 +436,12 @@ local p = a:spawn{ "sh", "-c", "echo spawned-output; exit 3" }
 assert(p:pid() > 1)
 local r = p:wait()
 assert(r.code == 3 and r.signal == nil, luxc.inspect(r))
-assert(luxc.host.exec{ "cat", "/run/luxc/" .. LAB .. "/a/init.log" }.stdout:find("spawned-output", 1, true))
+-- PID 1 relays the output into init.log: it may land a moment after wait.
+local function logged()
+  return luxc.host.exec{ "cat", "/run/luxc/" .. LAB .. "/a/init.log" }.stdout:find("spawned-output", 1, true)
+end
+for _ = 1, 100 do if logged() then break end luxc.sleep(0.02) end
+assert(logged(), "spawned-output not in init.log")
 local s = a:spawn{ "sleep", "30" }
 assert(a:exec{ "sh", "-c", "ps | grep -q \"[s]leep 30\"" }.code == 0, "running inside the container")
 s:kill("KILL")
@@ -559,7 +564,8 @@ fn one_lab_one_writer() {
         .unwrap();
     assert_eq!(down.status.code(), Some(1));
     assert!(text(&down).1.contains(&want), "{}", text(&down).1);
-    // SIGINT to the holder: it exits, its lab stays up (no --rm yet); down clears it.
+    // SIGINT to the holder: it rolls back what it made and exits 130; the
+    // lab is gone, so down has nothing to do.
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(holder.id() as i32),
         nix::sys::signal::Signal::SIGINT,
@@ -567,12 +573,13 @@ fn one_lab_one_writer() {
     .unwrap();
     let out = holder.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
+    assert_clean(&lab, &text(&out).0);
     let down = std::process::Command::new(common::luxc_bin())
         .args(["down", &lab])
         .output()
         .unwrap();
-    assert_eq!(down.status.code(), Some(0), "{}", text(&down).1);
-    assert_clean(&lab, &text(&out).0);
+    assert_eq!(down.status.code(), Some(1), "{}", text(&down).1);
+    assert!(text(&down).1.contains("no lab"), "{}", text(&down).1);
 }
 
 #[test]

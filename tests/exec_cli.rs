@@ -286,11 +286,11 @@ luxc.sleep(30)
         nix::unistd::Pid::from_raw(holder.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     );
-    let _ = holder.wait();
+    let status = holder.wait().unwrap();
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_eq!(stdout.trim(), "c");
-    let out = luxc(["down", &name], "");
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    // SIGTERM ends the script, which rolls back what it made: nothing left.
+    assert_eq!(status.code(), Some(130));
     assert_clean(&name, "");
 }

@@ -1,13 +1,14 @@
-//! `luxc down LAB... | --all`: removes what a lab created, from its journal
-//! (also after luxc was killed half-way).
+//! `luxc down [--force] LAB... | --all`: removes what a lab created, from its
+//! journal (also after luxc was killed half-way). `--force` also takes down a
+//! lab whose journal has unreadable lines, from the lines it can read.
 
 use std::path::Path;
 
-use crate::engine::journal::{self, Journal};
+use crate::engine::journal::{self, Journal, JournalError};
 use crate::engine::lab::{down_journal, STATE_ROOT};
 
 /// Tears the named labs (or all) down; exit status 1 if anything remained.
-pub fn run(labs: &[String], all: bool) -> i32 {
+pub fn run(labs: &[String], all: bool, force: bool) -> i32 {
     let root = Path::new(STATE_ROOT);
     let names: Vec<String> = if all {
         match journal::labs(root) {
@@ -22,9 +23,22 @@ pub fn run(labs: &[String], all: bool) -> i32 {
     };
     let mut status = 0;
     for name in &names {
-        let j = match Journal::open_existing(root, name) {
+        let j = match open(root, name, force) {
             Ok(j) => j,
+            Err(e @ JournalError::Malformed { .. }) => {
+                eprintln!(
+                    "luxc down: lab '{name}': {}; `luxc down --force {name}` removes what the readable lines record",
+                    crate::error::chain(&e)
+                );
+                status = 1;
+                continue;
+            }
             Err(e) => {
+                if matches!(e, journal::JournalError::NoLab { .. })
+                    && Journal::remove_empty_dir(root, name)
+                {
+                    tracing::debug!(lab = %name, "removed its empty state dir");
+                }
                 eprintln!("luxc down: {}", crate::error::chain(&e));
                 status = 1;
                 continue;
@@ -47,4 +61,17 @@ pub fn run(labs: &[String], all: bool) -> i32 {
         }
     }
     status
+}
+
+/// Opens the lab's journal; with `force`, skipping unreadable lines, each
+/// named on stderr.
+fn open(root: &Path, name: &str, force: bool) -> Result<Journal, JournalError> {
+    if !force {
+        return Journal::open_existing(root, name);
+    }
+    let (j, skipped) = Journal::open_existing_lenient(root, name)?;
+    for e in &skipped {
+        eprintln!("luxc down: {name}: skipping unreadable record: {e}");
+    }
+    Ok(j)
 }

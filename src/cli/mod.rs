@@ -6,6 +6,9 @@ pub mod complete;
 pub mod down;
 pub mod exec;
 pub mod graph;
+pub mod inspect;
+pub mod logs;
+pub mod ls;
 pub mod pci;
 pub mod pci_bind;
 pub mod repl;
@@ -15,7 +18,7 @@ use std::ffi::{OsStr, OsString};
 
 /// Subcommand names; any other first word is a script (`luxc FILE` = `luxc run FILE`).
 pub const SUBCOMMANDS: &[&str] = &[
-    "run", "repl", "check", "down", "exec", "graph", "pci", "help",
+    "run", "repl", "check", "down", "exec", "graph", "ls", "inspect", "logs", "pci", "help",
 ];
 
 /// The command line after shorthand expansion.

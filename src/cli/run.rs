@@ -2,6 +2,11 @@
 //!
 //! Exit status: 0 on success, 1 on a Lua error (message and traceback with
 //! `file:line` on stderr), the script's own status through `os.exit(n)`.
+//!
+//! The labs the script opened, when it ends: left up (so a person can go in
+//! and look), except that what this run made is rolled back when Ctrl-C or
+//! SIGTERM ended it, and every lab is taken down with `--rm`, however the
+//! script ended (error, `os.exit`, interrupt).
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -24,6 +29,8 @@ pub struct Invocation {
     pub chunks: Vec<String>,
     /// `--plan`: labs print what `up` would do and nothing is changed.
     pub plan: bool,
+    /// `--rm`: take every lab the script opened down when it ends.
+    pub rm: bool,
 }
 
 /// Runs the chunks and the script; returns the process exit status.
@@ -75,8 +82,33 @@ fn try_run(inv: &Invocation) -> Result<(), String> {
         plan: inv.plan,
     })
     .map_err(|e| e.to_string())?;
-    set_arg_table(&lua, &inv.argv, inv.script.unwrap_or(0)).map_err(|e| e.to_string())?;
-    run_chunks(&lua, &inv.chunks)?;
+    if inv.rm {
+        exit_after_teardown(&lua).map_err(|e| e.to_string())?;
+    }
+    let result = run_script(&lua, inv, source, chunk_name);
+    // Ctrl-C or SIGTERM ended the script (a script that caught the
+    // interrupt and went on ended normally).
+    let interrupted = result.is_err() && interrupt::seen();
+    if interrupted {
+        // Taken, so the teardown's waits do not stop early for it.
+        interrupt::take();
+    }
+    let failures = end_labs(&lua, interrupted, inv.rm);
+    match (result, failures.is_empty()) {
+        (r, true) => r,
+        (Ok(()), false) => Err(failures.join("\n")),
+        (Err(e), false) => Err(format!("{e}\nluxc: {}", failures.join("\nluxc: "))),
+    }
+}
+
+fn run_script(
+    lua: &Lua,
+    inv: &Invocation,
+    source: Option<Vec<u8>>,
+    chunk_name: String,
+) -> Result<(), String> {
+    set_arg_table(lua, &inv.argv, inv.script.unwrap_or(0)).map_err(|e| e.to_string())?;
+    run_chunks(lua, &inv.chunks)?;
     if let Some(mut bytes) = source {
         strip_shebang(&mut bytes);
         let f = lua
@@ -90,9 +122,85 @@ fn try_run(inv: &Invocation) -> Result<(), String> {
             .map(|a| lua.create_string(a.as_bytes()).map(Value::String))
             .collect::<mlua::Result<MultiValue>>()
             .map_err(|e| e.to_string())?;
-        call_traced(&lua, f, script_args)?;
+        call_traced(lua, f, script_args)?;
     }
     Ok(())
+}
+
+/// What happens to the labs the script opened when it ends (newest first):
+/// after an interrupt each loses what this run made; with `rm` each is taken
+/// down. Returns what failed, one message per lab.
+fn end_labs(lua: &Lua, interrupted: bool, rm: bool) -> Vec<String> {
+    let mut failures = Vec::new();
+    if !interrupted && !rm {
+        return failures;
+    }
+    for lab in crate::lua::lab_registry::opened(lua) {
+        let Ok(mut lab) = lab.try_borrow_mut() else {
+            // Only a lab in the middle of a call is borrowed; none is now.
+            continue;
+        };
+        let name = lab.name().to_string();
+        let mut step = |what: &str, r: Result<crate::engine::teardown::Report, _>| match r {
+            Ok(report) if report.failed.is_empty() => true,
+            Ok(report) => {
+                let objects: Vec<String> = report
+                    .failed
+                    .iter()
+                    .map(|(o, e)| format!("{o}: {e}"))
+                    .collect();
+                failures.push(format!(
+                    "{what}: lab '{name}': could not remove: {}; `luxc down {name}` retries",
+                    objects.join("; ")
+                ));
+                false
+            }
+            Err(crate::engine::lab::LabError(e)) => {
+                failures.push(format!("{what}: lab '{name}': {e}"));
+                false
+            }
+        };
+        if interrupted {
+            tracing::debug!(lab = %name, "interrupted: rolling back this run");
+            if !step("interrupted", lab.rollback_run()) {
+                continue;
+            }
+        }
+        // A lab whose journal this run never opened (its `up` found it held
+        // by another luxc) is not this run's to take down.
+        if rm && lab.journaled_here() {
+            step("--rm", lab.down());
+        }
+    }
+    failures
+}
+
+/// `--rm` holds for a script that calls `os.exit` too: Lua's `os.exit` ends
+/// the process at once (C `exit`, no unwinding back to the runner), so it is
+/// wrapped to take the labs down first. A failed teardown turns status 0
+/// into 1.
+fn exit_after_teardown(lua: &Lua) -> mlua::Result<()> {
+    let os: mlua::Table = lua.globals().get("os")?;
+    let exit: Function = os.get("exit")?;
+    let wrapped = lua.create_function(move |lua, mut args: MultiValue| {
+        let failures = end_labs(lua, false, true);
+        for f in &failures {
+            eprintln!("luxc: {f}");
+        }
+        let status = match args.front() {
+            None | Some(Value::Nil) | Some(Value::Boolean(true)) => Some(0),
+            Some(Value::Integer(0)) => Some(0),
+            _ => None,
+        };
+        if !failures.is_empty() && status == Some(0) {
+            match args.front_mut() {
+                Some(first) => *first = Value::Integer(1),
+                None => args.push_back(Value::Integer(1)),
+            }
+        }
+        exit.call::<()>(args)
+    })?;
+    os.set("exit", wrapped)
 }
 
 /// Runs `-e` chunks in order; the first error stops them.

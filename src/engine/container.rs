@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::fs::File;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +72,9 @@ struct Prepared {
     path_dirs: Vec<String>,
     cwd: CString,
     log: File,
+    /// With luxc's reaper as PID 1: the pipe (read, write) that is its
+    /// stdout and stderr, which it relays into `log` under a bound.
+    relay: Option<(OwnedFd, OwnedFd)>,
     /// The container has a network namespace of its own: bring `lo` up.
     new_net: bool,
 }
@@ -207,11 +211,20 @@ fn prepare(
         None => None,
         Some(argv) => Some((cstrings(argv)?, env_cstrings(&env)?)),
     };
+    // Readable too: the reaper cuts it to its newest half past the bound.
     let log = std::fs::OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(paths.log())
         .map_err(|e| format!("open {}: {e}", paths.log().display()))?;
+    let relay = match &init {
+        None => Some(
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+                .map_err(|e| format!("pipe for the log relay: {e}"))?,
+        ),
+        Some(_) => None,
+    };
     Ok(Prepared {
         steps: rootfs::plan(&rootfs_spec),
         security: security::prepare(&spec.security).map_err(|e| e.to_string())?,
@@ -219,6 +232,7 @@ fn prepare(
         path_dirs: env["PATH"].split(':').map(str::to_string).collect(),
         cwd: CString::new(spec.cwd.as_str()).map_err(|_| "cwd: contains a NUL byte".to_string())?,
         log,
+        relay,
         new_net: spec.namespaces.contains(&Kind::Net),
     })
 }
@@ -247,7 +261,11 @@ fn pid1(mut hs: Handshake, p: Prepared) -> std::convert::Infallible {
         hs.fail(msg);
         unsafe { nix::libc::_exit(1) }
     };
-    if let Err(e) = stdio_to(&p.log) {
+    let out = match &p.relay {
+        Some((_, write)) => write.as_fd(),
+        None => p.log.as_fd(),
+    };
+    if let Err(e) = stdio_to(out) {
         die(&mut hs, &format!("stdio: {e}"));
     }
     reset_signals();
@@ -282,8 +300,16 @@ fn pid1(mut hs: Handshake, p: Prepared) -> std::convert::Infallible {
             // of luxc's stays open in the container (`p` is never dropped:
             // the reaper does not return).
             drop(hs);
-            spawn::close_fds_from(3, &[]);
-            crate::process::reaper::run()
+            let relay = p
+                .relay
+                .as_ref()
+                .and_then(|(read, _)| relay_fds(read, &p.log));
+            if relay.is_none() {
+                // Nobody will read the pipe: write to the log directly.
+                let _ = stdio_to(p.log.as_fd());
+            }
+            spawn::close_fds_from(if relay.is_some() { 5 } else { 3 }, &[]);
+            crate::process::reaper::run(relay)
         }
         Some((argv, env)) => {
             let program = resolve(&argv[0], &p.path_dirs);
@@ -294,6 +320,31 @@ fn pid1(mut hs: Handshake, p: Prepared) -> std::convert::Infallible {
             )
         }
     }
+}
+
+/// Where a command started in the container (`c:spawn`) writes its output:
+/// the pipe PID 1 relays into the bounded init.log (reopened through
+/// /proc/PID/fd/1), or, where PID 1 is the container's own init and that is
+/// no pipe, init.log itself, appended to (unbounded; see containers.md).
+pub fn log_writer(pid1: Option<Pid1>, paths: &Paths) -> Result<File, String> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    if let Some(p) = pid1 {
+        let relay = Path::new(PROC).join(p.pid.to_string()).join("fd/1");
+        if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&relay) {
+            let is_pipe = f.metadata().is_ok_and(|m| m.file_type().is_fifo());
+            // Checked after the open: the pipe is then that PID 1's.
+            if is_pipe && p.alive() {
+                return Ok(f);
+            }
+        }
+    }
+    let log = paths.log();
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&log)
+        .map_err(|e| format!("open {}: {e}", log.display()))
 }
 
 /// Finds `name` in the container's PATH (after pivot_root, so its own files).
@@ -313,16 +364,33 @@ fn resolve(name: &CString, dirs: &[String]) -> CString {
     name.clone()
 }
 
-/// stdin from /dev/null, stdout and stderr to the container's log.
-fn stdio_to(log: &File) -> nix::Result<()> {
+/// Puts the relay's pipe and the log at fds 3 and 4, so one close_range
+/// from 5 closes everything else. None (no relay) if that fails.
+fn relay_fds(pipe: &OwnedFd, log: &File) -> Option<crate::process::reaper::Relay> {
+    use nix::fcntl::{fcntl, FcntlArg};
+    // First above both, so moving one never closes the other.
+    let pipe = fcntl(pipe, FcntlArg::F_DUPFD(100)).ok()?;
+    let log = fcntl(log, FcntlArg::F_DUPFD(100)).ok()?;
+    // SAFETY: dup2 onto fds 3 and 4, which this process does not use.
+    unsafe {
+        if nix::libc::dup2(pipe, 3) != 3 || nix::libc::dup2(log, 4) != 4 {
+            return None;
+        }
+    }
+    Some(crate::process::reaper::Relay { pipe: 3, log: 4 })
+}
+
+/// stdin from /dev/null, stdout and stderr to `out` (the log, or the pipe
+/// PID 1 relays into it).
+fn stdio_to(out: BorrowedFd<'_>) -> nix::Result<()> {
     let null = nix::fcntl::open(
         "/dev/null",
         nix::fcntl::OFlag::O_RDONLY,
         nix::sys::stat::Mode::empty(),
     )?;
     nix::unistd::dup2_stdin(&null)?;
-    nix::unistd::dup2_stdout(log)?;
-    nix::unistd::dup2_stderr(log)?;
+    nix::unistd::dup2_stdout(out)?;
+    nix::unistd::dup2_stderr(out)?;
     Ok(())
 }
 

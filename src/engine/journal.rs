@@ -60,6 +60,12 @@ pub enum Object {
         /// The namespace of the other end, when it is one of the lab's.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         peer: Option<PathBuf>,
+        /// The MAC (aa:bb:…) luxc gives it in the creating message: what
+        /// marks it as the lab's until the alias is on it. Kernels that
+        /// ignore an alias at creation (6.18 does) get it in a second
+        /// message, and luxc may be killed in between.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mac: Option<String>,
     },
     /// A network namespace luxc made and pinned at `path` (/run/netns/NAME);
     /// unpinned first at teardown, so the kernel removes the links in it (and
@@ -248,6 +254,8 @@ pub struct Journal {
     /// Objects intended and not yet removed, kept as records are written so
     /// callers need not replay the file to know whether anything is left.
     live: usize,
+    /// Replay skips unreadable lines instead of failing (`luxc down --force`).
+    lenient: bool,
 }
 
 impl Journal {
@@ -282,16 +290,47 @@ impl Journal {
             })?;
         }
         let path = dir.join(JOURNAL_FILE);
-        let file = open_journal(&path, true).map_err(|source| JournalError::Io {
+        let file = open_or_create_locked(&dir, &path).map_err(|source| JournalError::Io {
             what: "open journal",
             path: path.clone(),
             source,
         })?;
-        Journal::load(lab, dir, path, file)
+        Ok(Journal::load(lab, dir, path, file, false)?.0)
+    }
+
+    /// Removes the lab's dir when it is empty and has no journal: what a
+    /// luxc killed between making the dir and its journal (or between
+    /// removing the journal and the dir) leaves. True if it was removed.
+    pub fn remove_empty_dir(state_root: &Path, lab: &str) -> bool {
+        if check_lab_name(lab).is_err() {
+            return false;
+        }
+        // rmdir(2) removes only an empty directory.
+        fs::remove_dir(state_root.join(lab)).is_ok()
     }
 
     /// Opens the journal of an existing lab; an error if the lab has none.
     pub fn open_existing(state_root: &Path, lab: &str) -> Result<Journal, JournalError> {
+        Ok(Journal::open_existing_as(state_root, lab, false)?.0)
+    }
+
+    /// Opens the journal of an existing lab whose file may hold unreadable
+    /// lines (a corrupt journal): they are skipped, now and in every replay,
+    /// so teardown removes what the readable lines record (`luxc down
+    /// --force`). Returns the journal and, for the caller to report, an
+    /// error naming each line skipped.
+    pub fn open_existing_lenient(
+        state_root: &Path,
+        lab: &str,
+    ) -> Result<(Journal, Vec<JournalError>), JournalError> {
+        Journal::open_existing_as(state_root, lab, true)
+    }
+
+    fn open_existing_as(
+        state_root: &Path,
+        lab: &str,
+        lenient: bool,
+    ) -> Result<(Journal, Vec<JournalError>), JournalError> {
         check_lab_name(lab).map_err(JournalError::Name)?;
         let dir = state_root.join(lab);
         let path = dir.join(JOURNAL_FILE);
@@ -311,13 +350,19 @@ impl Journal {
                 })
             }
         };
-        Journal::load(lab, dir, path, file)
+        Journal::load(lab, dir, path, file, lenient)
     }
 
     /// Reads the records so far, for the next id, and cuts off a truncated last line
     /// so the next record starts on a line of its own.
-    fn load(lab: &str, dir: PathBuf, path: PathBuf, file: File) -> Result<Journal, JournalError> {
-        if let Err(pid) = super::lock::try_lock(&file, &path) {
+    fn load(
+        lab: &str,
+        dir: PathBuf,
+        path: PathBuf,
+        file: File,
+        lenient: bool,
+    ) -> Result<(Journal, Vec<JournalError>), JournalError> {
+        if let Err(pid) = super::lock::lock(&file, &path) {
             return Err(JournalError::Busy {
                 lab: lab.to_owned(),
                 holder: pid.map_or_else(
@@ -334,7 +379,7 @@ impl Journal {
                 path: path.clone(),
                 source,
             })?;
-        let replayed = parse(&path, &bytes)?;
+        let replayed = parse(&path, &bytes, lenient)?;
         let mut journal = Journal {
             lab: lab.to_owned(),
             dir,
@@ -343,6 +388,7 @@ impl Journal {
             next_id: replayed.next_id,
             torn: 0,
             live: replayed.entries.iter().filter(|e| !e.removed).count(),
+            lenient,
         };
         match replayed.tail {
             Tail::Clean => {}
@@ -355,7 +401,7 @@ impl Journal {
             // The record is whole but its newline was lost: finish the line.
             Tail::Unterminated => journal.write_line(b"\n")?,
         }
-        Ok(journal)
+        Ok((journal, replayed.skipped))
     }
 
     /// The lab's name.
@@ -409,6 +455,10 @@ impl Journal {
 
     /// Replays the journal file: every object in the order it was intended.
     pub fn entries(&self) -> Result<Vec<Entry>, JournalError> {
+        if self.lenient {
+            // Reported once, when the journal was opened.
+            return Ok(replay_lenient(&self.path)?.0);
+        }
         replay(&self.path)
     }
 
@@ -497,6 +547,75 @@ fn open_journal(path: &Path, create: bool) -> io::Result<File> {
         .open(path)
 }
 
+/// Opens the journal, making it first if there is none. A new journal is
+/// made unnamed (O_TMPFILE), locked, and only then linked into place: another
+/// luxc never finds a journal its maker has not locked yet (it would take the
+/// lab for one left up, and say so instead of naming the holder), and a luxc
+/// killed meanwhile leaves no file (an unnamed one ends with its last fd).
+fn open_or_create_locked(dir: &Path, path: &Path) -> io::Result<File> {
+    use nix::libc;
+    use std::os::fd::AsRawFd;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match open_journal(path, false) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 5 => {}
+            r => return r,
+        }
+        // `luxc down` removes an empty lab dir without a journal (what a
+        // killed luxc leaves): made again if that happened in between.
+        DirBuilder::new().recursive(true).mode(0o711).create(dir)?;
+        let tmp = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .mode(0o600)
+            .custom_flags(libc::O_TMPFILE)
+            .open(dir);
+        let tmp = match tmp {
+            Ok(f) => f,
+            // A file system without O_TMPFILE: an ordinary create.
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EOPNOTSUPP) | Some(libc::EISDIR) | Some(libc::EINVAL)
+                ) =>
+            {
+                return open_journal(path, true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        // SAFETY: flock on an fd we own; nobody else can reach the file yet.
+        if unsafe { libc::flock(tmp.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let from = std::ffi::CString::new(format!("/proc/self/fd/{}", tmp.as_raw_fd()))
+            .expect("no NUL in a /proc path");
+        let to = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: two NUL-terminated paths; AT_SYMLINK_FOLLOW links the file
+        // the /proc fd link names (no CAP_DAC_READ_SEARCH needed).
+        let rc = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        if rc == 0 {
+            return Ok(tmp);
+        }
+        let e = io::Error::last_os_error();
+        // EEXIST: another luxc linked its journal first; open that one (its
+        // lock says who holds the lab). ENOENT: the dir went; again.
+        if !matches!(e.raw_os_error(), Some(libc::EEXIST) | Some(libc::ENOENT)) || tries >= 5 {
+            return Err(e);
+        }
+    }
+}
+
 /// Replays a journal file: every object in the order it was intended. A truncated last
 /// line is ignored (with a warning); any other unreadable line is an error naming it.
 pub fn replay(path: &Path) -> Result<Vec<Entry>, JournalError> {
@@ -505,7 +624,20 @@ pub fn replay(path: &Path) -> Result<Vec<Entry>, JournalError> {
         path: path.to_owned(),
         source,
     })?;
-    Ok(parse(path, &bytes)?.entries)
+    Ok(parse(path, &bytes, false)?.entries)
+}
+
+/// Replays a journal file that may hold unreadable lines: every object the
+/// readable lines record, and an error (naming file and line) per line
+/// skipped. Only a failure to read the file is an error.
+pub fn replay_lenient(path: &Path) -> Result<(Vec<Entry>, Vec<JournalError>), JournalError> {
+    let bytes = fs::read(path).map_err(|source| JournalError::Io {
+        what: "read journal",
+        path: path.to_owned(),
+        source,
+    })?;
+    let replayed = parse(path, &bytes, true)?;
+    Ok((replayed.entries, replayed.skipped))
 }
 
 /// How the journal file ends.
@@ -523,25 +655,28 @@ struct Replayed {
     entries: Vec<Entry>,
     next_id: u64,
     tail: Tail,
+    /// Lines a lenient parse skipped, as the error a strict one returns.
+    skipped: Vec<JournalError>,
 }
 
-fn parse(path: &Path, bytes: &[u8]) -> Result<Replayed, JournalError> {
-    let mut entries: Vec<Entry> = Vec::new();
-    let mut index: HashMap<u64, usize> = HashMap::new();
-    let mut next_id = 0;
+/// Replays `bytes`. A line that cannot be read (other than a truncated last
+/// one) is an error naming it, or with `lenient` skipped and listed.
+fn parse(path: &Path, bytes: &[u8], lenient: bool) -> Result<Replayed, JournalError> {
+    let mut state = ParseState::default();
     let mut tail = Tail::Clean;
     let mut offset = 0u64;
+    let mut skipped = Vec::new();
     for (n, chunk) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
         let line_no = n + 1;
-        let malformed = |reason: String| JournalError::Malformed {
-            path: path.to_owned(),
-            line: line_no,
-            reason,
-        };
         let terminated = chunk.ends_with(b"\n");
         let text = chunk.strip_suffix(b"\n").unwrap_or(chunk);
-        let record: RecordIn = match serde_json::from_slice(text) {
-            Ok(record) => record,
+        let outcome = match serde_json::from_slice::<RecordIn>(text) {
+            Ok(record) => {
+                if !terminated {
+                    tail = Tail::Unterminated;
+                }
+                state.apply(record)
+            }
             // Only the last line can lack its newline, and only a killed write leaves
             // that: the record never completed, so nothing it announced happened.
             Err(e) if !terminated => {
@@ -554,46 +689,72 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Replayed, JournalError> {
                 tail = Tail::Torn { at: offset };
                 break;
             }
-            Err(e) => return Err(malformed(format!("not a journal record: {e}"))),
+            Err(e) => Err(format!("not a journal record: {e}")),
         };
-        if !terminated {
-            tail = Tail::Unterminated;
-        }
         offset += chunk.len() as u64;
-        next_id = next_id.max(record.id.saturating_add(1));
+        if let Err(reason) = outcome {
+            let error = JournalError::Malformed {
+                path: path.to_owned(),
+                line: line_no,
+                reason,
+            };
+            if !lenient {
+                return Err(error);
+            }
+            skipped.push(error);
+        }
+    }
+    Ok(Replayed {
+        entries: state.entries,
+        next_id: state.next_id,
+        tail,
+        skipped,
+    })
+}
+
+/// The entries replayed so far.
+#[derive(Default)]
+struct ParseState {
+    entries: Vec<Entry>,
+    index: HashMap<u64, usize>,
+    next_id: u64,
+}
+
+impl ParseState {
+    /// Applies one record; Err(why) leaves the state as it was (except that
+    /// ids stay unique: the next id is past every id seen).
+    fn apply(&mut self, record: RecordIn) -> Result<(), String> {
+        self.next_id = self.next_id.max(record.id.saturating_add(1));
         match (record.op, record.object) {
             (Op::Intend, Some(object)) => {
-                if index.insert(record.id, entries.len()).is_some() {
-                    return Err(malformed(format!("id {} intended twice", record.id)));
+                if self.index.contains_key(&record.id) {
+                    return Err(format!("id {} intended twice", record.id));
                 }
-                entries.push(Entry {
+                self.index.insert(record.id, self.entries.len());
+                self.entries.push(Entry {
                     id: record.id,
                     object,
                     done: false,
                     removed: false,
                 });
             }
-            (Op::Intend, None) => return Err(malformed("intend without an object".into())),
+            (Op::Intend, None) => return Err("intend without an object".into()),
             (op, _) => {
-                let Some(&i) = index.get(&record.id) else {
-                    return Err(malformed(format!(
+                let Some(&i) = self.index.get(&record.id) else {
+                    return Err(format!(
                         "{} for id {} that was never intended",
                         if op == Op::Done { "done" } else { "removed" },
                         record.id
-                    )));
+                    ));
                 };
                 match op {
-                    Op::Done => entries[i].done = true,
-                    _ => entries[i].removed = true,
+                    Op::Done => self.entries[i].done = true,
+                    _ => self.entries[i].removed = true,
                 }
             }
         }
+        Ok(())
     }
-    Ok(Replayed {
-        entries,
-        next_id,
-        tail,
-    })
 }
 
 /// The names of the labs under `state_root` that have a journal, sorted.

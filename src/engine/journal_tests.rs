@@ -292,3 +292,63 @@ fn objects_display_what_they_are() {
     assert_eq!(dir("/a/b").to_string(), "dir /a/b");
     assert_eq!(Object::File { path: "/f".into() }.to_string(), "file /f");
 }
+
+/// A journal whose lines 2 (garbage) and 4 (done for an unknown id) are unreadable.
+const CORRUPT: &str = "{\"id\":0,\"op\":\"intend\",\"object\":{\"kind\":\"dir\",\"path\":\"/a\"}}\n\
+                       not json at all\n\
+                       {\"id\":0,\"op\":\"done\"}\n\
+                       {\"id\":9,\"op\":\"done\"}\n\
+                       {\"id\":1,\"op\":\"intend\",\"object\":{\"kind\":\"file\",\"path\":\"/b\"}}\n";
+
+#[test]
+fn a_lenient_replay_skips_unreadable_lines_and_names_each() {
+    let root = tempfile::tempdir().unwrap();
+    let path = root.path().join("journal");
+    fs::write(&path, CORRUPT).unwrap();
+    let (entries, skipped) = replay_lenient(&path).unwrap();
+    assert_eq!(
+        entries,
+        vec![
+            entry(0, dir("/a"), true, false),
+            entry(1, Object::File { path: "/b".into() }, false, false),
+        ]
+    );
+    let lines: Vec<usize> = skipped
+        .iter()
+        .map(|e| match e {
+            JournalError::Malformed { line, .. } => *line,
+            other => panic!("not a Malformed: {other:?}"),
+        })
+        .collect();
+    assert_eq!(lines, [2, 4]);
+    assert!(
+        skipped[1]
+            .to_string()
+            .ends_with("line 4: done for id 9 that was never intended"),
+        "{}",
+        skipped[1]
+    );
+    // The strict replay still refuses it at the first bad line.
+    assert!(matches!(
+        replay(&path).unwrap_err(),
+        JournalError::Malformed { line: 2, .. }
+    ));
+}
+
+#[test]
+fn a_lenient_journal_replays_the_readable_lines_and_appends_after_them() {
+    let root = tempfile::tempdir().unwrap();
+    fs::create_dir(root.path().join("lab1")).unwrap();
+    let path = root.path().join("lab1/journal");
+    fs::write(&path, CORRUPT).unwrap();
+    assert!(Journal::open_existing(root.path(), "lab1").is_err());
+    let (mut journal, skipped) = Journal::open_existing_lenient(root.path(), "lab1").unwrap();
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    assert_eq!(journal.live(), 2);
+    // Ids continue past every id seen, also the unreadable record's.
+    assert_eq!(journal.next_id(), 10);
+    journal.removed(1).unwrap();
+    let entries = journal.entries().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert!(entries[1].removed && !entries[0].removed, "{entries:?}");
+}

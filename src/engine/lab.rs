@@ -114,6 +114,9 @@ pub struct Lab {
     /// The journal id of the model's files' first record, once journaled
     /// (0: journaled by an earlier luxc).
     model_journaled: Option<u64>,
+    /// The journal's next id when this process first opened it: objects
+    /// from here on were made by this run (`rollback_run` removes them).
+    run_mark: Option<u64>,
 }
 
 /// A lab left with nothing but its own cgroup (every container destroyed)
@@ -166,12 +169,19 @@ impl Lab {
             plan_only: false,
             read_only: false,
             model_journaled: None,
+            run_mark: None,
         }
     }
 
     /// The lab's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether this process opened the lab's journal (made something in it,
+    /// or took it over): a lab it never did belongs to whoever holds it.
+    pub fn journaled_here(&self) -> bool {
+        self.run_mark.is_some()
     }
 
     /// The lab's state dir (`/run/luxc/<lab>`).
@@ -540,7 +550,14 @@ impl Lab {
             // luxc.lab() found the name free; if a journal appeared since,
             // another luxc brought a lab of this name up: it is not ours.
             let path = self.dir().join(super::journal::JOURNAL_FILE);
-            if path.exists() && !self.containers.iter().any(|c| !c.ids.is_empty()) {
+            let existed = path.exists();
+            if existed && !self.containers.iter().any(|c| !c.ids.is_empty()) {
+                if let Some(pid) = super::lock::holder(Path::new("/proc/locks"), &path) {
+                    return Err(LabError(format!(
+                        "lab '{}' is in use by luxc pid {pid}",
+                        self.name
+                    )));
+                }
                 return Err(LabError(format!(
                     "lab '{}' was brought up by another luxc after luxc.lab() (journal {}); `luxc down {}` removes it",
                     self.name,
@@ -550,6 +567,12 @@ impl Lab {
             }
             let j = Journal::create_or_open(&self.state_root, &self.name)
                 .map_err(|e| LabError(crate::error::chain(&e)))?;
+            // A journal this process starts: everything in it is this run's
+            // (ids restart at 0 after a `down`). One it found: what is in it
+            // already is not.
+            if !existed || self.run_mark.is_none() {
+                self.run_mark = Some(j.next_id());
+            }
             self.journal = Some(j);
         }
         Ok(self.journal.as_mut().expect("journal just opened"))
@@ -663,7 +686,7 @@ impl Lab {
         let result = self.reconcile().and_then(|()| self.up_steps());
         super::progress::end();
         if let Err(e) = result {
-            self.rollback_since(mark);
+            let _ = self.rollback_since(mark);
             self.save();
             // A lab this call opened leaves no trace (not even a journal).
             let _ = self.finish_if_empty();
@@ -681,26 +704,55 @@ impl Lab {
     fn up_steps(&mut self) -> Result<()> {
         self.net_up_before()?;
         for name in self.start_order()? {
+            check_interrupt()?;
             self.start(&name)?;
         }
         self.net_up_after()
     }
 
-    /// Removes (newest first) every object journaled from id `mark` on, and
-    /// forgets them.
-    fn rollback_since(&mut self, mark: u64) {
-        let Some(journal) = self.journal.as_mut() else {
-            return;
+    /// Removes everything this process journaled in the lab (newest first):
+    /// what a script made before Ctrl-C ended it. What the lab held before
+    /// this process opened it stays. A lab left empty is finished (journal
+    /// and dir removed). Returns the objects that could not be removed.
+    pub fn rollback_run(&mut self) -> Result<teardown::Report> {
+        let (Some(mark), true) = (self.run_mark, self.journal.is_some()) else {
+            return Ok(teardown::Report::default());
         };
-        let Ok(entries) = journal.entries() else {
-            return;
+        if mark == 0 {
+            // All of it is this run's: the full teardown, which also waits
+            // for the links that go with the lab's namespaces.
+            return self.down();
+        }
+        let report = self.rollback_since(mark);
+        self.finish_if_empty()?;
+        Ok(report)
+    }
+
+    /// Removes (newest first) every object journaled from id `mark` on, and
+    /// forgets them; returns what could not be removed (it stays journaled).
+    fn rollback_since(&mut self, mark: u64) -> teardown::Report {
+        let mut report = teardown::Report::default();
+        let Some(journal) = self.journal.as_mut() else {
+            return report;
+        };
+        let entries = match journal.entries() {
+            Ok(entries) => entries,
+            Err(e) => {
+                tracing::warn!(lab = %self.name, "rollback: {}", crate::error::chain(&e));
+                return report;
+            }
         };
         let mut remover = HostRemover::new(self.state_root.join(&self.name));
         for e in entries.iter().rev().filter(|e| e.id >= mark && !e.removed) {
-            if teardown::Remover::remove(&mut remover, &e.object).is_ok() {
-                let _ = journal.removed(e.id);
+            match teardown::Remover::remove(&mut remover, &e.object) {
+                Ok(()) => {
+                    let _ = journal.removed(e.id);
+                    report.removed += 1;
+                }
+                Err(why) => report.failed.push((e.object.clone(), why)),
             }
         }
+        self.cgroups.retain(|(_, id)| *id < mark);
         for c in &mut self.containers {
             if c.ids.iter().any(|id| *id >= mark) {
                 c.ids.retain(|id| *id < mark);
@@ -718,6 +770,7 @@ impl Lab {
             self.model_journaled = None;
         }
         self.net_forget_since(mark);
+        report
     }
 
     /// Declared containers in an order where every share target comes first.
@@ -965,6 +1018,16 @@ impl Lab {
         self.net_forget_all();
         Ok(report)
     }
+}
+
+/// Fails with "interrupted" while a Ctrl-C or SIGTERM is pending, so `up`
+/// stops between two objects and rolls back what it made (the interrupt is
+/// taken: the error carries it).
+pub(crate) fn check_interrupt() -> Result<()> {
+    if crate::process::interrupt::take() {
+        return Err(LabError("interrupted".into()));
+    }
+    Ok(())
 }
 
 /// Tears down a lab from its journal (also what `luxc down LAB` runs); when

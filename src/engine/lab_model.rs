@@ -103,6 +103,7 @@ impl Lab {
         let mut lab = Lab::empty(name, state_root);
         lab.install(adopted.saved)?;
         lab.model_journaled = Some(0);
+        lab.run_mark = Some(journal.next_id());
         lab.journal = Some(journal);
         Ok(lab)
     }

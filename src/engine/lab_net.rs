@@ -508,9 +508,11 @@ impl Lab {
             if !self.net.nodes[i].created.is_empty() {
                 continue;
             }
+            super::check_interrupt()?;
             let name = self.net.nodes[i].name.clone();
             let pin = pin_name(&self.name, &name);
             let path = Path::new(netns::NETNS_RUN_DIR).join(&pin);
+            refuse_foreign_pin(&path).map_err(|e| LabError(format!("up: netns '{name}': {e}")))?;
             let j = self.journal()?;
             let id = j
                 .intend(&Object::Netns { path: path.clone() })
@@ -518,9 +520,9 @@ impl Lab {
             // This thread is in the new namespace meanwhile: lo comes up
             // there, with no second trip in.
             if let Err(e) = netns::create_with(&pin, crate::net::loopback::up) {
-                // Nothing was made (an existing pin of that name is someone
-                // else's): teardown must not touch it.
-                let _ = self.journal()?.removed(id);
+                // The pin was not there before (checked above), so whatever
+                // is there now is ours: the entry stays for up's rollback.
+                self.net.nodes[i].created = vec![id];
                 return Err(LabError(format!("up: netns '{name}': {e}")));
             }
             self.net.nodes[i].created = vec![id];
@@ -532,13 +534,15 @@ impl Lab {
         Ok(())
     }
 
-    /// Journals and creates a host-visible link whose identity is its alias.
+    /// Journals a link whose identity is its alias (and, until the alias is
+    /// on it, the MAC it is created with, when luxc gives it one).
     fn intend_link(
         &mut self,
         netns: &Option<PathBuf>,
         name: &str,
         with_netns: bool,
         peer: Option<PathBuf>,
+        mac: Option<[u8; 6]>,
     ) -> Result<(u64, String)> {
         let lab = self.name.clone();
         let j = self.journal()?;
@@ -551,6 +555,7 @@ impl Lab {
                 alias: alias.clone(),
                 with_netns,
                 peer,
+                mac: mac.map(|m| link::format_mac(&m)),
             })
             .map_err(|e| LabError(e.to_string()))?;
         debug_assert_eq!(got, id);
@@ -563,6 +568,7 @@ impl Lab {
             if b.created.is_some() {
                 continue;
             }
+            super::check_interrupt()?;
             let in_container = b
                 .netns
                 .as_deref()
@@ -572,7 +578,8 @@ impl Lab {
             }
             let ns = self.bridge_ns(&b)?;
             let with_netns = self.lab_owned_ns(&ns);
-            let (id, alias) = self.intend_link(&ns, &b.name, with_netns, None)?;
+            let mac = mac_for(&self.name, &b.name, "bridge");
+            let (id, alias) = self.intend_link(&ns, &b.name, with_netns, None, Some(mac))?;
             self.net.bridges[i].created = Some(id);
             crate::engine::progress::step(&format!("bridge {}", self.net.bridges[i].name));
             let nl = conns.get(&ns)?;
@@ -586,7 +593,7 @@ impl Lab {
             nlk.mtu = b.mtu;
             // A bridge inside a node takes that node's next interface index.
             nlk.index = b.netns.as_deref().and_then(|n| self.take_index(n));
-            nlk.mac = Some(mac_for(&self.name, &b.name, "bridge"));
+            nlk.mac = Some(mac);
             nlk.up = true;
             nlk.alias = Some(alias);
             let fail = |e: crate::net::NetError| LabError(format!("up: bridge '{}': {e}", b.name));
@@ -636,6 +643,7 @@ impl Lab {
             if l.created.is_some() {
                 continue;
             }
+            super::check_interrupt()?;
             let what = format!(
                 "up: link {}:{} - {}:{}",
                 l.a.name(),
@@ -676,7 +684,8 @@ impl Lab {
             } else {
                 None
             };
-            let (id, alias) = self.intend_link(m_ns, m_if, with_netns, peer)?;
+            let m_mac = mac_for(&self.name, m_node, m_if);
+            let (id, alias) = self.intend_link(m_ns, m_if, with_netns, peer, Some(m_mac))?;
             self.net.links[i].created = Some(id);
             crate::engine::progress::step(&format!(
                 "link {}:{}",
@@ -710,7 +719,7 @@ impl Lab {
             // (6.1 does, with EEXIST for an `eth0` the host has), so the
             // name must be checked where the link will live.
             let _ = &m_file;
-            nlk.mac = Some(mac_for(&self.name, m_node, m_if));
+            nlk.mac = Some(m_mac);
             nlk.mtu = l.opts.mtu;
             nlk.master = master;
             // A bridge port comes up below, without an IPv6 link-local
@@ -1037,7 +1046,7 @@ impl Lab {
         addresses: &[Cidr],
     ) -> Result<()> {
         let with_netns = self.lab_owned_ns(&ns);
-        let (id, alias) = self.intend_link(&ns, &new.name, with_netns, None)?;
+        let (id, alias) = self.intend_link(&ns, &new.name, with_netns, None, new.mac)?;
         let f = open_ns(&ns)?;
         let nl = match &f {
             Some(f) => Netlink::open_in(f),
@@ -1153,12 +1162,14 @@ impl Lab {
     /// A pinned network namespace made now (`luxc.net.netns`), journaled.
     pub fn create_netns_now(&mut self, name: &str) -> Result<PathBuf> {
         let path = netns::path(name).map_err(net_err)?;
+        refuse_foreign_pin(&path).map_err(|e| LabError(format!("netns '{name}': {e}")))?;
         let j = self.journal()?;
         let id = j
             .intend(&Object::Netns { path: path.clone() })
             .map_err(|e| LabError(e.to_string()))?;
         if let Err(e) = netns::create(name) {
-            let _ = self.journal()?.removed(id);
+            // Not there before (checked above): a pin left half made is ours
+            // and stays journaled for teardown.
             return Err(net_err(e));
         }
         self.journal()?
@@ -1315,6 +1326,7 @@ pub(super) fn pin_pid_journaled(
         netns::repin_pid(pin, pid).map_err(|e| e.to_string())?;
         return Ok(Vec::new());
     }
+    refuse_foreign_pin(&path)?;
     let file_id = journal
         .intend(&Object::File { path: path.clone() })
         .map_err(|e| e.to_string())?;
@@ -1322,13 +1334,25 @@ pub(super) fn pin_pid_journaled(
         .intend(&Object::Mount { path: path.clone() })
         .map_err(|e| e.to_string())?;
     if let Err(e) = netns::pin_pid(pin, pid) {
-        // Nothing was made (an existing pin of that name is someone
-        // else's): teardown must not touch it.
-        let _ = journal.removed(mount_id);
-        let _ = journal.removed(file_id);
+        // The pin was not there before (checked above): what the failed
+        // call left is ours, and its entries stay for teardown.
         return Err(e.to_string());
     }
     journal.done(file_id).map_err(|e| e.to_string())?;
     journal.done(mount_id).map_err(|e| e.to_string())?;
     Ok(vec![file_id, mount_id])
+}
+
+/// A pin that exists before luxc journals one of that name is someone
+/// else's: refused before the journal names it, because a journal entry
+/// left without its "done" (luxc killed before the pin failed) would have
+/// teardown remove it.
+fn refuse_foreign_pin(path: &Path) -> std::result::Result<(), String> {
+    if path.symlink_metadata().is_ok() {
+        return Err(format!(
+            "{} exists already (not made by this lab; luxc leaves it alone)",
+            path.display()
+        ));
+    }
+    Ok(())
 }

@@ -174,6 +174,8 @@ impl Lab {
             orphans: adopted.orphans,
             claimed: 0,
         });
+        // What this run makes from here on is what Ctrl-C rolls back.
+        lab.run_mark = Some(journal.next_id());
         lab.journal = Some(journal);
         Ok(lab)
     }
@@ -397,8 +399,18 @@ impl Lab {
                 // Deleted now, not left to its namespace: a new link of the
                 // same name may follow at once.
                 Object::Link {
-                    netns, name, alias, ..
-                } => crate::engine::net_teardown::remove_link(netns.as_deref(), name, alias, false),
+                    netns,
+                    name,
+                    alias,
+                    mac,
+                    ..
+                } => crate::engine::net_teardown::remove_link(
+                    netns.as_deref(),
+                    name,
+                    alias,
+                    mac.as_deref(),
+                    false,
+                ),
                 other => teardown::Remover::remove(&mut remover, other),
             };
             done.map_err(|m| LabError(format!("up: remove {}: {m}", e.object)))?;

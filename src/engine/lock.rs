@@ -17,6 +17,38 @@ pub fn try_lock(file: &File, path: &Path) -> Result<(), Option<i32>> {
     Err(holder(Path::new("/proc/locks"), path))
 }
 
+/// How long `lock` waits for a dead luxc's children to let go of its lock.
+const ORPHAN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Takes the lock; Err(holder pid, when known) if a live process holds it.
+/// A flock belongs to the open file, which luxc's forked children share
+/// until they exec or exit; so after luxc is killed, a container's PID 1
+/// still setting up (it exits when it finds luxc gone) keeps the lock a
+/// moment longer. A lock whose taker (the pid /proc/locks names) is dead is
+/// waited for, up to a few seconds.
+pub fn lock(file: &File, path: &Path) -> Result<(), Option<i32>> {
+    let deadline = std::time::Instant::now() + ORPHAN_WAIT;
+    loop {
+        match try_lock(file, path) {
+            Ok(()) => return Ok(()),
+            Err(Some(pid)) if alive(Path::new("/proc"), pid) => return Err(Some(pid)),
+            Err(holder) if std::time::Instant::now() >= deadline => return Err(holder),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    }
+}
+
+/// Whether `pid` runs (a zombie does not: it only waits to be reaped).
+fn alive(proc_root: &Path, pid: i32) -> bool {
+    match std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
 /// The pid holding a flock on `path`, from a /proc/locks table.
 pub fn holder(locks: &Path, path: &Path) -> Option<i32> {
     let meta = std::fs::metadata(path).ok()?;
@@ -59,6 +91,18 @@ mod tests {
         assert_eq!(parse_holder(text, 0xfd, 1, 5678), Some(1234));
         assert_eq!(parse_holder(text, 8, 2, 5678), Some(77));
         assert_eq!(parse_holder(text, 8, 2, 1), None);
+    }
+
+    #[test]
+    fn a_process_is_alive_unless_gone_or_a_zombie() {
+        let dir = tempfile::tempdir().unwrap();
+        for (pid, stat) in [(10, "10 (sh) S 1 2"), (11, "11 (a) b) Z 1 2")] {
+            std::fs::create_dir(dir.path().join(pid.to_string())).unwrap();
+            std::fs::write(dir.path().join(format!("{pid}/stat")), stat).unwrap();
+        }
+        assert!(alive(dir.path(), 10));
+        assert!(!alive(dir.path(), 11));
+        assert!(!alive(dir.path(), 12));
     }
 
     #[test]

@@ -13,3 +13,4 @@ pub mod pci;
 pub mod progress;
 pub mod spec;
 pub mod teardown;
+pub mod view;

@@ -46,23 +46,40 @@ fn netlink(ns: &Option<File>) -> Result<Netlink, String> {
     .map_err(|e| e.to_string())
 }
 
-/// Deletes link `name` if it still carries `alias`. A link that goes with a
-/// lab namespace is left to it (deleting each veth on its own costs an RCU
-/// grace period each; the kernel removes a namespace's devices in batches):
-/// `settle` checks at the end of teardown that it is gone.
+/// Deletes link `name` if it still carries `alias` (or, with no alias at
+/// all, the journaled `mac`: luxc died before it set the alias). A link that
+/// goes with a lab namespace is left to it (deleting each veth on its own
+/// costs an RCU grace period each; the kernel removes a namespace's devices
+/// in batches): `settle` checks at the end of teardown that it is gone.
 pub fn remove_link(
     netns: Option<&Path>,
     name: &str,
     alias: &str,
+    mac: Option<&str>,
     with_netns: bool,
 ) -> Result<(), String> {
     if with_netns {
         return Ok(());
     }
-    delete_if_ours(netns, name, alias)
+    delete_if_ours(netns, name, alias, mac)
 }
 
-fn delete_if_ours(netns: Option<&Path>, name: &str, alias: &str) -> Result<(), String> {
+/// Whether link `l` is the one a journal record names: it carries the
+/// record's alias, or it carries none and has the record's MAC.
+pub fn is_ours(l: &link::LinkInfo, alias: &str, mac: Option<&str>) -> bool {
+    match (&l.alias, mac) {
+        (Some(a), _) => a == alias,
+        (None, Some(m)) => l.mac.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(m)),
+        (None, None) => false,
+    }
+}
+
+fn delete_if_ours(
+    netns: Option<&Path>,
+    name: &str,
+    alias: &str,
+    mac: Option<&str>,
+) -> Result<(), String> {
     let ns = match open_ns(netns) {
         Ok(ns) => ns,
         Err(None) => return Ok(()),
@@ -72,7 +89,7 @@ fn delete_if_ours(netns: Option<&Path>, name: &str, alias: &str) -> Result<(), S
     let ours = |nl: &Netlink| -> Result<Option<u32>, String> {
         Ok(link::get(nl, name)
             .map_err(|e| e.to_string())?
-            .filter(|l| l.alias.as_deref() == Some(alias))
+            .filter(|l| is_ours(l, alias, mac))
             .map(|l| l.index))
     };
     match ours(&nl)? {
@@ -196,7 +213,7 @@ pub fn settle(links: &[Settle]) -> Result<(), String> {
         }
         if Instant::now() >= deadline {
             for s in links.iter().filter(|s| present.contains(&s.name)) {
-                delete_if_ours(None, &s.name, &s.alias)?;
+                delete_if_ours(None, &s.name, &s.alias, None)?;
             }
             return Ok(());
         }
@@ -275,4 +292,43 @@ pub fn unpin_namespaces_first(
         }
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(alias: Option<&str>, mac: &str) -> link::LinkInfo {
+        link::LinkInfo {
+            name: "br0".into(),
+            index: 7,
+            kind: Some("bridge".into()),
+            up: false,
+            mtu: 1500,
+            mac: Some(mac.into()),
+            master: None,
+            alias: alias.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_link_is_the_labs_by_its_alias_or_without_one_by_its_mac() {
+        let mac = Some("02:0d:8a:b1:9b:fa");
+        assert!(is_ours(
+            &link(Some("luxc:l:3"), "aa:aa:aa:aa:aa:aa"),
+            "luxc:l:3",
+            mac
+        ));
+        // Another alias: someone else's link of that name, whatever its MAC.
+        assert!(!is_ours(
+            &link(Some("theirs"), "02:0d:8a:b1:9b:fa"),
+            "luxc:l:3",
+            mac
+        ));
+        // No alias yet (luxc died before setting it): the MAC decides.
+        assert!(is_ours(&link(None, "02:0D:8A:B1:9B:FA"), "luxc:l:3", mac));
+        assert!(!is_ours(&link(None, "02:0d:8a:b1:9b:fb"), "luxc:l:3", mac));
+        // A record without a MAC (older journals): the alias alone.
+        assert!(!is_ours(&link(None, "02:0d:8a:b1:9b:fa"), "luxc:l:3", None));
+    }
 }

@@ -285,8 +285,15 @@ impl Remover for HostRemover {
                 name,
                 alias,
                 with_netns,
+                mac,
                 ..
-            } => super::net_teardown::remove_link(netns.as_deref(), name, alias, *with_netns),
+            } => super::net_teardown::remove_link(
+                netns.as_deref(),
+                name,
+                alias,
+                mac.as_deref(),
+                *with_netns,
+            ),
             Object::NftTable { netns, name } => {
                 super::net_teardown::remove_nft_table(netns.as_deref(), name)
             }

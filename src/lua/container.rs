@@ -4,7 +4,6 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 
 use mlua::{AnyUserData, Lua, LuaSerdeExt, Table, UserData, Value};
 use nix::sys::signal::{killpg, Signal};
@@ -167,16 +166,15 @@ fn spawn(lua: &Lua, args: Args) -> LuaResult<Table> {
     let req = request(&shifted, cmd)?;
     let lab = lab.0.borrow();
     let spec = engine(&args, lab.enter_spec(&name, &req))?;
-    let log_path = lab.dir().join(&name).join("init.log");
-    let open_log = || {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&log_path)
-            .map_err(|e| Failure::new(args.func(), format!("open {}: {e}", log_path.display())))
+    let paths = crate::engine::container::Paths {
+        dir: lab.dir().join(&name),
     };
-    let (out, err) = (open_log()?, open_log()?);
+    let pid1 = lab.running(&name, "spawn").ok();
+    let out = crate::engine::container::log_writer(pid1, &paths)
+        .map_err(|e| Failure::new(args.func(), e))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| Failure::new(args.func(), format!("dup the log: {e}")))?;
     let child = crate::process::spawn(&spec, out.into(), err.into())
         .map_err(|e| Failure::from_error(args.func(), &e))?;
     let pid = child.id();

@@ -131,7 +131,7 @@ fn new_lab(lua: &Lua, args: Args) -> LuaResult<Table> {
 
 fn lab_handle(lua: &Lua, args: &Args, name: &str, lab: Lab) -> LuaResult<Table> {
     let r = lua
-        .create_userdata(LabRef(Rc::new(RefCell::new(lab))))
+        .create_userdata(super::lab_registry::adopt(lua, lab))
         .map_err(lua_err(args))?;
     handle::new(
         lua,
@@ -318,7 +318,7 @@ pub fn default_lab(lua: &Lua) -> mlua::Result<Table> {
         name.replace_range(0..1, "_");
     }
     let lab = Lab::new(&name, Path::new(STATE_ROOT)).map_err(|e| mlua::Error::RuntimeError(e.0))?;
-    let r = lua.create_userdata(LabRef(Rc::new(RefCell::new(lab))))?;
+    let r = lua.create_userdata(super::lab_registry::adopt(lua, lab))?;
     let t = handle::new(
         lua,
         "lab",

@@ -17,6 +17,7 @@ mod image;
 mod json;
 mod lab;
 mod lab_net;
+pub mod lab_registry;
 mod limits;
 mod log;
 mod net;

@@ -11,7 +11,19 @@ use pciid_parser::Database;
 /// The pci.ids file for `root`: `LUXC_PCI_IDS` when set, else the usual
 /// distribution paths (the same search `luxc check` reports on).
 pub fn pci_ids_file(root: &Path, env: Option<&OsStr>) -> Option<PathBuf> {
-    crate::check::pci_ids_path(root, env).ok()
+    match crate::check::pci_ids_path(root, env) {
+        Ok(p) => Some(p),
+        Err(why) => {
+            // A wrong LUXC_PCI_IDS is a mistake worth seeing; a host without
+            // the database is normal.
+            if env.is_some_and(|e| !e.is_empty()) {
+                tracing::warn!("{why}; showing numeric PCI ids");
+            } else {
+                tracing::debug!("{why}; showing numeric PCI ids");
+            }
+            None
+        }
+    }
 }
 
 /// A parsed pci.ids database.

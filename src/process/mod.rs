@@ -1,6 +1,7 @@
 //! Host processes: running a command with captured output, a timeout and stdin.
 
 pub mod attach;
+pub mod bounded_log;
 mod exec;
 pub mod interrupt;
 pub mod lifetime;

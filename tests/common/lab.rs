@@ -160,3 +160,145 @@ pub fn assert_net_clean(lab: &str) {
         );
     }
 }
+
+/// Runs `luxc down LAB`.
+pub fn down(lab: &str) -> Output {
+    std::process::Command::new(super::luxc_bin())
+        .args(["down", lab])
+        .output()
+        .unwrap()
+}
+
+/// The first 8 bytes of every bridge port name of `lab` ("lx" + 6 hex
+/// digits of the lab's name).
+pub fn port_prefix(lab: &str) -> String {
+    luxc::engine::lab::port_name(lab, "x", "y")[..8].to_string()
+}
+
+/// What of lab `lab` is still on the host, one line per object; empty when
+/// nothing is. Host links are found by the lab's alias and its port prefix
+/// (a script that names a bridge should use a port name, see `port_prefix`).
+/// `keep` names host links and /run/netns pins that share the lab's naming but are not its (the caller
+/// made them). Processes are found by their cgroup (`luxc.LAB`) and by
+/// `marker` (`VAR=VALUE`) in their environment: a script gives its
+/// containers that variable, and luxc's own children (before they exec)
+/// inherit it from luxc.
+pub fn leftovers(lab: &str, marker: &str, keep: &[&str]) -> Vec<String> {
+    let mut left = Vec::new();
+    let dir = format!("/run/luxc/{lab}");
+    if std::path::Path::new(&dir).exists() {
+        left.push(format!("state dir {dir}"));
+    }
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let pin_prefix = format!("/run/netns/{lab}-");
+    for line in mountinfo.lines() {
+        let point = line.split(' ').nth(4).unwrap_or("");
+        if point == dir || point.starts_with(&format!("{dir}/")) {
+            left.push(format!("mount {point}"));
+        }
+        if let Some(name) = point.strip_prefix("/run/netns/") {
+            if point.starts_with(&pin_prefix) && !keep.contains(&name) {
+                left.push(format!("netns mount {point}"));
+            }
+        }
+    }
+    for e in std::fs::read_dir("/run/netns")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&format!("{lab}-")) && !keep.contains(&name.as_str()) {
+            left.push(format!("netns pin /run/netns/{name}"));
+        }
+    }
+    for h in std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let cg = h.path().join(format!("luxc.{lab}"));
+        if cg.exists() {
+            left.push(format!("cgroup {}", cg.display()));
+        }
+    }
+    let alias = format!("luxc:{lab}:");
+    let ports = port_prefix(lab);
+    let out = std::process::Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .unwrap();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let name = line
+            .split(": ")
+            .nth(1)
+            .unwrap_or("")
+            .split('@')
+            .next()
+            .unwrap_or("");
+        if keep.contains(&name) {
+            continue;
+        }
+        if line.contains(&alias) || name.starts_with(&ports) {
+            left.push(format!("link {name}"));
+        }
+    }
+    if let Ok(out) = std::process::Command::new("nft")
+        .args(["list", "tables"])
+        .output()
+    {
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.contains(&format!("luxc-{lab}")) {
+            left.push(format!("nft table luxc-{lab}"));
+        }
+    }
+    let cgroup_needle = format!("/luxc.{lab}");
+    let mut env_needle = marker.as_bytes().to_vec();
+    env_needle.push(0);
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = e.file_name().to_string_lossy().into_owned();
+        if !pid.chars().all(|c| c.is_ascii_digit()) || pid == std::process::id().to_string() {
+            continue;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // A zombie is dead; whoever adopted it reaps it (this VM's init
+        // takes its time).
+        if stat.is_empty() || stat.contains(") Z ") || stat.contains(") X ") {
+            continue;
+        }
+        let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+        let in_cgroup = cgroup
+            .lines()
+            .any(|l| l.ends_with(&cgroup_needle) || l.contains(&format!("{cgroup_needle}/")));
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        let marked = environ
+            .split(|b| *b == 0)
+            .any(|v| v == &env_needle[..env_needle.len() - 1]);
+        if in_cgroup || marked {
+            left.push(format!(
+                "process {pid} ({})",
+                stat.split(' ').nth(1).unwrap_or("")
+            ));
+        }
+    }
+    left
+}
+
+/// Asserts that nothing of `lab` is left (see `leftovers`), allowing the
+/// kernel up to 5 s for what it removes asynchronously (the host ends of
+/// veths whose namespace died, processes being killed).
+pub fn assert_lab_gone(lab: &str, marker: &str, keep: &[&str]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let left = leftovers(lab, marker, keep);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lab {lab} left behind:\n  {}",
+            left.join("\n  ")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -196,6 +196,14 @@ fn bind_vfio_journals_the_group_and_luxc_down_gives_it_back_in_the_fixture() {
         assert!(j.contains(&rec), "{rec} not in\n{j}");
     }
 
+    let out = luxc(None, &["inspect", &lab]);
+    let shown = assert_ok(&out);
+    assert!(
+        shown.contains("pci drivers")
+            && shown.contains(&format!("0000:01:00.1 (back to snd_hda_intel, under {root})")),
+        "{shown}"
+    );
+
     // The kernel would now show both on vfio-pci; `luxc down` (without
     // LUXC_PCI_ROOT) gives them back in the fixture, newest first.
     h.set_driver("0000:01:00.0", Some("vfio-pci"));

@@ -200,7 +200,9 @@ fn bind_vfio_journals_the_group_and_luxc_down_gives_it_back_in_the_fixture() {
     let shown = assert_ok(&out);
     assert!(
         shown.contains("pci drivers")
-            && shown.contains(&format!("0000:01:00.1 (back to snd_hda_intel, under {root})")),
+            && shown.contains(&format!(
+                "0000:01:00.1 (back to snd_hda_intel, under {root})"
+            )),
         "{shown}"
     );
 

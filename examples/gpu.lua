@@ -1,7 +1,8 @@
 -- gpu.lua: give the host's first GPU to a container and list its device
 -- nodes from inside. luxc.gpu finds the nodes that belong to the GPU (nvidia:
 -- nvidiaN, nvidiactl, nvidia-uvm, ...; any driver: its /dev/dri card and
--- renderD nodes) and turns them into the container's `devices` entries.
+-- renderD nodes); c:assign(gpu) grants them to a container before it starts
+-- (luxc.gpu.assign(options, gpu) does the same on an options table).
 -- On a host without a GPU it says so and exits 0, creating nothing.
 -- Run as root: luxc run examples/gpu.lua
 
@@ -28,11 +29,8 @@ local lab = luxc.lab("gpu-example")
 local function main()
   -- With an image that has the host's library directories (luxc.image.host()),
   -- { libraries = true } also binds the NVIDIA libraries and nvidia-smi read-only.
-  local c = lab:container(luxc.gpu.assign({
-    name = "gpu",
-    image = luxc.image.busybox(),
-    init = { "sleep", "1000" },
-  }, gpu))
+  local c = lab:container{ name = "gpu", image = luxc.image.busybox(), init = { "sleep", "1000" } }
+  c:assign(gpu)          -- before start: its nodes become device grants
   c:start()
   local cmd = { "ls", "-l" }
   for _, path in ipairs(profile) do cmd[#cmd + 1] = path end

@@ -4,7 +4,8 @@
 //! host gives them, and driver libraries in /usr/lib), the same GPU when the
 //! driver does not say its minor, and an AMD GPU whose DRM nodes (card1,
 //! renderD128) are found through /sys/class/drm/*/device. No root needed
-//! (as root, node groups are set to distinct gids; otherwise the caller's).
+//! (as root, node groups are set to distinct gids; otherwise the caller's),
+//! except for `c:assign` on a real container, at the end.
 
 mod common;
 
@@ -13,6 +14,9 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::lab::{assert_clean, lab_name};
+use luxc::engine::lab::Lab;
+use luxc::engine::spec::ContainerSpec;
 use luxc::pci::{self, Address, PciError};
 
 struct Host {
@@ -350,4 +354,106 @@ fn a_host_without_gpus_lists_none() {
     h.device("0000:00:03.0", 0x1af4, 0x020000, "virtio-pci");
     let (code, stdout, stderr) = luxc(h.root(), "print(#luxc.gpu.list())");
     assert_eq!((code, stdout.trim()), (Some(0), "0"), "{stderr}");
+}
+
+#[test]
+fn add_grants_extends_a_declared_container_once_per_target() {
+    use luxc::cgroup::devices::DeviceRule;
+    use luxc::fs::rootfs::MountSpec;
+    let state = tempfile::tempdir().unwrap();
+    let mut lab = Lab::new("gpugrants", state.path()).unwrap();
+    lab.declare(ContainerSpec::new("a", luxc::image::Image::Host))
+        .unwrap();
+    let bind = |p: &str, ro: bool| MountSpec::Bind {
+        source: p.into(),
+        target: p.to_string(),
+        readonly: ro,
+    };
+    let rule = DeviceRule::allow('c', Some(195), Some(0), "rw");
+    lab.add_grants(
+        "a",
+        vec![rule.clone()],
+        vec![bind("/dev/null", false), bind("/bin/sh", true)],
+    )
+    .unwrap();
+    // The same node again (listed by hand and by a GPU profile) is bound once.
+    lab.add_grants("a", vec![], vec![bind("/dev/null", false)])
+        .unwrap();
+    let spec = &lab.get("a").unwrap().spec;
+    assert_eq!(spec.devices, [rule]);
+    assert_eq!(
+        spec.mounts,
+        [bind("/dev/null", false), bind("/bin/sh", true)]
+    );
+    let e = lab
+        .add_grants("a", vec![], vec![bind("relative/path", true)])
+        .unwrap_err();
+    assert!(
+        e.0.starts_with("container 'a': mounts: target 'relative/path'"),
+        "{}",
+        e.0
+    );
+    assert_eq!(
+        lab.get("a").unwrap().spec.mounts.len(),
+        2,
+        "a refused grant changes nothing"
+    );
+    let e = lab.add_grants("b", vec![], vec![]).unwrap_err();
+    assert_eq!(e.0, "no container 'b' in lab 'gpugrants'");
+}
+
+#[test]
+fn assign_checks_the_gpu_and_its_nodes_and_refuses_a_started_container() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let h = amd_host();
+    h.device("0000:05:00.0", 0x10de, 0x030000, "vfio-pci");
+    let lab = lab_name("gpuassign");
+    let (code, stdout, stderr) = luxc(
+        h.root(),
+        &format!(
+            r#"
+local l = luxc.lab("{lab}")
+local c = l:container{{ name = "a", image = luxc.image.busybox(), init = {{ "sleep", "100" }} }}
+local function try(...) local ok, e = pcall(c.assign, c, ...) print(e) end
+try(luxc.pci.get("03:00.0"))
+try(luxc.pci.get("04:00.0"))
+try(luxc.pci.get("05:00.0"))
+try("03:00.0")
+print(#c:info().devices, #c:info().mounts)
+c:start()
+try(luxc.pci.get("03:00.0"))
+print(l:down().removed > 0)
+"#
+        ),
+    );
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with(
+            "container:assign: field 'devices[1]': /dev/dri/card1: no such device node"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines[1],
+        "container:assign: 0000:04:00.0 is not a GPU (class 020000; GPUs have PCI class 03xxxx)"
+    );
+    assert_eq!(
+        lines[2],
+        "container:assign: GPU 0000:05:00.0 has no device nodes (a GPU on vfio-pci is given as a PCI device in `devices`)"
+    );
+    assert_eq!(
+        lines[3],
+        "container:assign: argument 2: expected a GPU (a PCI device from luxc.gpu.list or luxc.pci.get), got string"
+    );
+    assert_eq!(lines[4], "0\t0", "refused assigns add nothing");
+    assert_eq!(
+        lines[5],
+        "container:assign: container 'a' is running: devices and mounts are given before it starts (destroy it first)"
+    );
+    assert_eq!(lines[6], "true");
+    assert_clean(&lab, &stdout);
 }

@@ -329,6 +329,13 @@ function Container:info() end
 ---Stops the container and removes everything it created; it can be started again.
 function Container:destroy() end
 
+---Gives the declared (not yet started) container a GPU: its device nodes (see `dev:gpu_nodes`) as device grants with access rw, and with `libraries = true` the host's NVIDIA libraries and nvidia-smi as read-only binds at the same paths. Refused once the container has started, for a device that is no GPU, for a GPU without nodes (on vfio-pci: grant it as a PCI device in `devices`), and when a node is missing on the host. Returns the profile.
+---@param gpu luxc.PciDevice
+---@param opts? { libraries?: boolean }
+---@return luxc.GpuProfile
+---Example: `local c = lab:container{ name = "cuda", image = luxc.image.host() }; c:assign(luxc.gpu.list()[1], { libraries = true }); c:start()`
+function Container:assign(gpu, opts) end
+
 ---Changes the running container's limits, live (only the keys given).
 ---@param limits luxc.Limits
 function Container:set_limits(limits) end

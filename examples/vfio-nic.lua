@@ -3,8 +3,9 @@
 -- sees /dev/vfio/vfio and /dev/vfio/GROUP, and the NIC goes back to its own
 -- driver at the end (dev:restore(), then lab:down() for the rest of its group).
 --
--- It never takes what the host stands on: a NIC carrying the default route,
--- a group with a device behind a mounted filesystem, or the host's only NIC.
+-- It never takes what the host stands on: a NIC carrying the default route or
+-- with an interface up, a group with a device behind a mounted filesystem, or
+-- the host's only NIC.
 -- On a host without IOMMU or without a spare NIC it explains and exits 0,
 -- touching no device.
 -- Run as root: luxc run examples/vfio-nic.lua
@@ -15,12 +16,32 @@ for _, nic in ipairs(nics) do
   print("  " .. tostring(nic), table.concat(nic.net, " "))
 end
 
+-- sysfs as luxc.pci reads it: the host's, or the fixture tree tests point at.
+local root = os.getenv("LUXC_PCI_ROOT")
+if root == nil or root == "" then root = "/" end
+
+-- Whether a network interface is up (IFF_UP in its flags): the host may be
+-- using it even without the default route.
+local function is_up(iface)
+  local f = io.open(root .. "/sys/class/net/" .. iface .. "/flags")
+  if not f then return false end
+  local flags = tonumber(f:read("l") or "0")
+  f:close()
+  return flags ~= nil and flags & 1 == 1
+end
+
 -- Every device of the NIC's group that the host uses, with why.
 local function host_uses_in_group(nic)
   local found = {}
   for _, member in ipairs(nic:group()) do
     for _, why in ipairs(member:host_uses()) do
       found[#found + 1] = member.address .. " " .. why
+    end
+    for _, iface in ipairs(member.net) do
+      if is_up(iface) then
+        found[#found + 1] = ("%s has %s up (ip link set %s down to offer it)")
+          :format(member.address, iface, iface)
+      end
     end
   end
   return found

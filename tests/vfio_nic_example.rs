@@ -84,10 +84,15 @@ impl Host {
         }
     }
 
-    /// A network interface of a device.
+    /// A network interface of a device, down (flags 0x1002) or up (0x1003).
     fn net(&self, iface: &str, addr: &str) {
+        self.net_flags(iface, addr, "0x1002");
+    }
+
+    fn net_flags(&self, iface: &str, addr: &str, flags: &str) {
         let dir = self.dev_dir(addr).join("net").join(iface);
         fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("flags"), format!("{flags}\n")).unwrap();
         symlink(self.dev_dir(addr), dir.join("device")).unwrap();
         fs::create_dir_all(self.path("sys/class/net")).unwrap();
         symlink(&dir, self.path(&format!("sys/class/net/{iface}"))).unwrap();
@@ -193,11 +198,15 @@ fn nics_the_host_stands_on_are_skipped_each_with_its_reason() {
     h.device("0000:00:04.0", 0x020000, "e1000e", Some(4));
     h.device("0000:00:04.1", 0x010802, "nvme", Some(4));
     h.mounted_disk("nvme0n1", "0000:00:04.1", "259:0", "/");
+    // The third is up, though it carries no default route.
+    h.device("0000:00:06.0", 0x020000, "e1000e", Some(6));
+    h.net_flags("eth2", "0000:00:06.0", "0x1003");
     let out = example(&h);
     assert!(
         out.contains(
             "no spare NIC: 0000:00:03.0 skipped: 0000:00:03.0 carries the host's default route (eth0); \
-             0000:00:04.0 skipped: 0000:00:04.1 backs the mounted filesystem / (nvme0n1, 259:0). \
+             0000:00:04.0 skipped: 0000:00:04.1 backs the mounted filesystem / (nvme0n1, 259:0); \
+             0000:00:06.0 skipped: 0000:00:06.0 has eth2 up (ip link set eth2 down to offer it). \
              Nothing was bound."
         ),
         "{out}"

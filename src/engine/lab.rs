@@ -352,6 +352,46 @@ impl Lab {
         Ok(())
     }
 
+    /// An error unless the container is declared and not started (what is
+    /// set up at start can only be added before it).
+    pub fn check_not_started(&self, name: &str) -> Result<()> {
+        let status = self.get(name)?.status();
+        if status != Status::Declared {
+            return Err(LabError(format!(
+                "container '{name}' is {}: devices and mounts are given before it starts \
+                 (destroy it first)",
+                status.as_str()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Adds device rules and mounts to a container that has not started (a
+    /// GPU's nodes and libraries, `c:assign`): they are set up when it
+    /// starts, like those it was declared with. A mount whose target the
+    /// container has already is kept once.
+    pub fn add_grants(
+        &mut self,
+        name: &str,
+        rules: Vec<devices::DeviceRule>,
+        mounts: Vec<crate::fs::rootfs::MountSpec>,
+    ) -> Result<()> {
+        self.check_not_started(name)?;
+        let c = self.get_mut(name)?;
+        let mut spec = c.spec.clone();
+        spec.devices.extend(rules);
+        for m in mounts {
+            if !spec.mounts.iter().any(|have| have.target() == m.target()) {
+                spec.mounts.push(m);
+            }
+        }
+        spec.validate()
+            .map_err(|e| LabError(format!("container '{name}': {e}")))?;
+        c.spec = spec;
+        self.save();
+        Ok(())
+    }
+
     /// Creates a cgroup at `path` (relative to each hierarchy root), journaled
     /// in this lab, with `limits`. Missing parent levels are made (as
     /// cgcreate does) and journaled too, each before it is made.

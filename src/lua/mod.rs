@@ -23,6 +23,7 @@ mod log;
 mod net;
 pub mod opts;
 mod pci;
+mod pci_gpu;
 pub mod stdlib;
 
 use std::path::Path;

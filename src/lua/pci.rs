@@ -43,6 +43,7 @@ pub fn register(lua: &Lua, luxc: &Table) -> mlua::Result<()> {
     m.set("bind", function(lua, "pci_device:bind", bind)?)?;
     m.set("unbind", function(lua, "pci_device:unbind", unbind)?)?;
     m.set("restore", function(lua, "pci_device:restore", restore)?)?;
+    super::pci_gpu::register(lua)?;
     handle::metatable(lua, KIND)?.set(
         "__tostring",
         lua.create_function(|_, t: Table| {

@@ -10,11 +10,12 @@ pub const MODULES: &[(&str, &str)] = &[
     ("luxc.inspect", include_str!("../../stdlib/inspect.lua")),
     ("luxc.topo", include_str!("../../stdlib/topo.lua")),
     ("luxc.test", include_str!("../../stdlib/test.lua")),
+    ("luxc.gpu", include_str!("../../stdlib/gpu.lua")),
 ];
 
 /// Stdlib modules that appear as `luxc.<name>` on first use (loaded then, so
 /// a script that does not use them does not pay for compiling them).
-pub const LAZY: &[&str] = &["topo", "test"];
+pub const LAZY: &[&str] = &["topo", "test", "gpu"];
 
 const LAZY_INDEX: &str = r#"
 local lazy = ...

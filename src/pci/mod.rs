@@ -10,6 +10,7 @@ mod address;
 mod bind;
 mod device;
 mod driver;
+mod gpu;
 mod group;
 mod host_use;
 mod ids;
@@ -20,6 +21,7 @@ pub use address::Address;
 pub use bind::{apply, plan_vfio, BindOptions, BindPlan, Forced, Move, SysfsWrite, VFIO_DRIVER};
 pub use device::{get, list, list_with_names, Device, Filter, Sriov};
 pub use driver::{exists, plan_bind, plan_restore, plan_unbind, write_all, Change};
+pub use gpu::{gpu_nodes, is_gpu, GpuNode, GpuNodes, NVIDIA_VENDOR};
 pub use group::{group, iommu_enabled, vfio_status, Blocker, Group, Member, VfioStatus};
 pub use host_use::{host_uses, HostUse};
 pub use ids::{pci_ids_file, Names};
@@ -111,6 +113,9 @@ pub enum PciError {
         hint: String,
         error: std::io::Error,
     },
+    /// A GPU profile was asked of a device that is no display controller.
+    #[error("{address} is not a GPU (class {class:06x}; GPUs have PCI class 03xxxx)")]
+    NotGpu { address: Address, class: u32 },
     /// Writing a sysfs file failed.
     #[error("write '{value}' to {}: {source}", path.display())]
     Write {

@@ -329,6 +329,13 @@ function Container:info() end
 ---Stops the container and removes everything it created; it can be started again.
 function Container:destroy() end
 
+---Gives the declared (not yet started) container a GPU: its device nodes (see `dev:gpu_nodes`) as device grants with access rw, and with `libraries = true` the host's NVIDIA libraries and nvidia-smi as read-only binds at the same paths. Refused once the container has started, for a device that is no GPU, for a GPU without nodes (on vfio-pci: grant it as a PCI device in `devices`), and when a node is missing on the host. Returns the profile.
+---@param gpu luxc.PciDevice
+---@param opts? { libraries?: boolean }
+---@return luxc.GpuProfile
+---Example: `local c = lab:container{ name = "cuda", image = luxc.image.host() }; c:assign(luxc.gpu.list()[1], { libraries = true }); c:start()`
+function Container:assign(gpu, opts) end
+
 ---Changes the running container's limits, live (only the keys given).
 ---@param limits luxc.Limits
 function Container:set_limits(limits) end
@@ -556,6 +563,24 @@ function PciDevice:unbind(opts) end
 ---Example: `nic:restore()`
 function PciDevice:restore(opts) end
 
+---The device nodes of a GPU (PCI class 03), read now: on the nvidia driver /dev/nvidiaN (its minor from /proc/driver/nvidia/gpus/ADDR/information, or every nvidiaN when that is missing), nvidiactl, nvidia-uvm, nvidia-uvm-tools, nvidia-modeset and /dev/nvidia-caps/*; on any driver the /dev/dri card and renderD nodes whose /sys/class/drm/NAME/device is this function. Only nodes that exist are listed. `libraries = true` adds the host's NVIDIA libraries (libnvidia-*, libcuda*, ... in the usual lib dirs) and nvidia-smi. Fails for a device that is no GPU. `luxc.gpu` builds on it.
+---@param opts? { libraries?: boolean }
+---@return luxc.GpuProfile
+---Example: `for _, n in ipairs(gpu:gpu_nodes().nodes) do print(n.path, n.gid) end`
+function PciDevice:gpu_nodes(opts) end
+
+---Why the host stands on the device: a mounted filesystem on its disks, its interface carrying the default route (empty when neither). `bind_vfio`, `bind` and `unbind` refuse such a device unless `force = true`.
+---@return string[]
+---Example: `if #nic:host_uses() > 0 then print("host NIC, left alone") end`
+function PciDevice:host_uses() end
+
+---What `dev:gpu_nodes()` returns.
+---@class luxc.GpuProfile
+---@field address string the GPU's PCI address
+---@field nodes { path: string, gid: integer, kind: "nvidia"|"drm" }[] its device nodes as host paths, nvidia ones first
+---@field gids integer[] the distinct groups owning the nodes (video, render), ascending
+---@field libraries string[] host paths of the driver libraries and tools (empty unless asked for)
+
 ---Options of `dev:bind_vfio`.
 ---@class luxc.BindVfioOptions
 ---@field group? boolean move every non-bridge endpoint of the IOMMU group (default: false)
@@ -758,6 +783,35 @@ function luxc.net.move(link, opts) end
 ---@field hosts (luxc.Container|luxc.Node)[]
 ---@field switches luxc.Node[]
 ---@field addresses table<string,string> host name → CIDR
+
+---GPU profiles: the device nodes, node groups and driver libraries of a PCI GPU, as container `devices` and `mounts` entries. Read under the host root or LUXC_PCI_ROOT.
+---@class luxc.gpu
+luxc.gpu = {}
+
+---Every GPU (PCI class 03) as a PCI device handle whose `nodes` field lists the host paths of its device nodes. Empty on a host without a GPU.
+---@return (luxc.PciDevice|{ nodes: string[] })[]
+---Example: `local gpu = luxc.gpu.list()[1]; if gpu then print(gpu, table.concat(gpu.nodes, " ")) end`
+function luxc.gpu.list() end
+
+---A GPU's device node paths (the list part), `gids` (the groups owning them) and `libraries` (with `libraries = true`: host NVIDIA libraries and tools).
+---@param dev luxc.PciDevice
+---@param opts? { libraries?: boolean }
+---@return { [integer]: string, gids: integer[], libraries: string[] }
+function luxc.gpu.nodes(dev, opts) end
+
+---Container option entries for a GPU: `devices` ({ path, access = "rw" } per node), `mounts` (read-only binds of the libraries at the same paths), and the nodes' `gids`.
+---@param dev luxc.PciDevice
+---@param opts? { libraries?: boolean }
+---@return { devices: { path: string, access: string }[], mounts: { source: string, target: string, readonly: boolean }[], gids: integer[] }
+function luxc.gpu.grant(dev, opts) end
+
+---Appends a GPU's grant to container options (their `devices` and `mounts` lists, made when absent) and returns the options, for `lab:container(options)`.
+---@param options luxc.ContainerOptions
+---@param dev luxc.PciDevice
+---@param opts? { libraries?: boolean }
+---@return luxc.ContainerOptions
+---Example: `lab:container(luxc.gpu.assign({ name = "cuda", image = luxc.image.host() }, gpu, { libraries = true }))`
+function luxc.gpu.assign(options, dev, opts) end
 
 ---Topology builders in the manner of Mininet's: they declare hosts, switches (bridges) and links on a lab, with addresses from a pool; `lab:up()` creates them.
 ---@class luxc.topo

@@ -1,5 +1,6 @@
 //! Crash safety of labs (root): luxc killed with SIGKILL or stopped with
-//! SIGINT at a random moment while a 20-node lab comes up, a Lua error half
+//! SIGINT at a random moment while a 20-node lab of containers or a
+//! 100-node network-only lab comes up, a Lua error half
 //! way, `--rm`, a truncated journal, objects named like a lab's that luxc
 //! did not make, and two luxc runs racing for one lab. After each, a host
 //! check proves nothing of the lab is left: namespaces, links, mounts, state
@@ -46,8 +47,53 @@ elseif MODE == "exit" then
 end
 "#;
 
+/// The network-only lab: `N` netns nodes on one bridge, a link each with an
+/// address. `lab:up()` makes its namespaces on helper threads while the
+/// main thread makes the links (src/engine/lab_netns_feed.rs): a signal
+/// lands while both work.
+const NETNS_LAB_SCRIPT: &str = r#"
+local LAB, N, MODE, BR = ...
+N = tonumber(N)
+local l = luxc.lab(LAB)
+local br = l:bridge{ name = BR }
+for i = 1, N do
+  l:link(l:netns("n" .. i), br, { address = string.format("10.94.%d.%d/16", i // 256, i % 256 + 1) })
+end
+local t0 = luxc.now()
+l:up()
+io.write(string.format("@up %.6f\n", luxc.now() - t0))
+io.stdout:flush()
+if MODE == "sleep" then
+  luxc.sleep(60)
+end
+"#;
+
 const NODES: usize = 20;
 const TRIALS: usize = 30;
+
+/// A lab the fault trials bring up: its script and size, and whether its
+/// nodes run processes.
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    script: &'static str,
+    nodes: usize,
+    processes: bool,
+}
+
+const CONTAINER_LAB: Kind = Kind {
+    script: LAB_SCRIPT,
+    nodes: NODES,
+    processes: true,
+};
+
+const NETNS_LAB: Kind = Kind {
+    script: NETNS_LAB_SCRIPT,
+    nodes: 100,
+    processes: false,
+};
+
+/// Trials with the network-only lab (each takes a fraction of a second).
+const NETNS_TRIALS: usize = 20;
 
 /// `FAULT_TAG=LAB`: in the environment of every process of the lab.
 fn marker(lab: &str) -> String {
@@ -251,21 +297,21 @@ impl Timing {
     }
 }
 
-fn calibrate(s: &Script, lab: &str, br: &str) -> Timing {
-    let (a, b) = (measure(s, lab, br), measure(s, lab, br));
+fn calibrate(s: &Script, k: Kind, lab: &str, br: &str) -> Timing {
+    let (a, b) = (measure(s, k, lab, br), measure(s, k, lab, br));
     let t = Timing {
         start: a.start.min(b.start),
         up: a.up.min(b.up),
     };
-    println!("{NODES}-node lab: {t:?}");
+    println!("{}-node lab: {t:?}", k.nodes);
     t
 }
 
 /// One run of the lab script up to `@up`, stopped with SIGINT afterwards
 /// (which must roll it all back). Also proves the host check sees the lab
 /// while it is up.
-fn measure(s: &Script, lab: &str, br: &str) -> Timing {
-    let mut run = Running::start(s, false, lab, NODES, "sleep", br);
+fn measure(s: &Script, k: Kind, lab: &str, br: &str) -> Timing {
+    let mut run = Running::start(s, false, lab, k.nodes, "sleep", br);
     let start = run.wait_journal(lab);
     let up = run
         .wait_up(Duration::from_secs(30))
@@ -274,7 +320,7 @@ fn measure(s: &Script, lab: &str, br: &str) -> Timing {
     let procs = seen.iter().filter(|l| l.starts_with("process")).count();
     let pins = seen.iter().filter(|l| l.starts_with("netns pin")).count();
     assert!(
-        procs >= NODES && pins == NODES,
+        (procs >= k.nodes || !k.processes) && pins == k.nodes,
         "the host check does not see the live lab ({procs} processes, {pins} pins):\n{seen:?}"
     );
     run.signal(nix::sys::signal::Signal::SIGINT);
@@ -290,13 +336,14 @@ fn measure(s: &Script, lab: &str, br: &str) -> Timing {
 /// journal appeared). Returns the run and a description of the moment.
 fn start_and_signal(
     s: &Script,
+    k: Kind,
     t: Timing,
     rng: &mut Rng,
     lab: &str,
     br: &str,
     sig: nix::sys::signal::Signal,
 ) -> (Running, String) {
-    let run = Running::start(s, false, lab, NODES, "sleep", br);
+    let run = Running::start(s, false, lab, k.nodes, "sleep", br);
     let when = if rng.unit() < 1.0 / 6.0 {
         let d = t.start.mul_f64(rng.unit());
         std::thread::sleep(d.saturating_sub(run.started.elapsed()));
@@ -324,17 +371,28 @@ struct Landed {
 
 #[test]
 fn sigkill_at_random_points_of_up_and_down_removes_everything() {
-    let s = script(LAB_SCRIPT);
-    let cal = lab_name("kcal");
-    let mut timing = calibrate(&s, &cal, &bridge(&cal));
+    sigkill_trials(CONTAINER_LAB, TRIALS, "k");
+}
+
+#[test]
+fn sigkill_at_random_points_of_a_network_only_up_and_down_removes_everything() {
+    sigkill_trials(NETNS_LAB, NETNS_TRIALS, "nk");
+}
+
+/// `trials` times: lab `k` killed with SIGKILL at a random point of `up`,
+/// then `luxc down`; nothing may remain.
+fn sigkill_trials(k: Kind, trials: usize, tag: &str) {
+    let s = script(k.script);
+    let cal = lab_name(&format!("{tag}cal"));
+    let mut timing = calibrate(&s, k, &cal, &bridge(&cal));
     let mut rng = Rng::new();
     let mut landed = Landed::default();
     let t0 = Instant::now();
-    for trial in 0..TRIALS {
-        let lab = lab_name(&format!("k{trial}"));
+    for trial in 0..trials {
+        let lab = lab_name(&format!("{tag}{trial}"));
         let br = bridge(&lab);
         let sig = nix::sys::signal::Signal::SIGKILL;
-        let (run, delay) = start_and_signal(&s, timing, &mut rng, &lab, &br, sig);
+        let (run, delay) = start_and_signal(&s, k, timing, &mut rng, &lab, &br, sig);
         let (status, took, stderr) = run.finish_timed();
         timing.follow(took);
         let up = took.is_some();
@@ -355,28 +413,39 @@ fn sigkill_at_random_points_of_up_and_down_removes_everything() {
         assert_lab_gone(&lab, &marker(&lab), &[]);
     }
     println!(
-        "{TRIALS} trials in {:?}; SIGKILL landed {landed:?}",
+        "{trials} trials in {:?}; SIGKILL landed {landed:?}",
         t0.elapsed()
     );
     assert!(
-        landed.during >= TRIALS / 3,
+        landed.during >= trials / 3,
         "too few kills landed while the lab came up: {landed:?}"
     );
 }
 
 #[test]
 fn sigint_at_random_points_of_up_rolls_back_and_exits_130() {
-    let s = script(LAB_SCRIPT);
-    let cal = lab_name("ical");
-    let mut timing = calibrate(&s, &cal, &bridge(&cal));
+    sigint_trials(CONTAINER_LAB, TRIALS, "i");
+}
+
+#[test]
+fn sigint_at_random_points_of_a_network_only_up_rolls_back_and_exits_130() {
+    sigint_trials(NETNS_LAB, NETNS_TRIALS, "ni");
+}
+
+/// `trials` times: lab `k` interrupted with SIGINT at a random point of
+/// `up`; luxc must roll back all of it itself and exit 130.
+fn sigint_trials(k: Kind, trials: usize, tag: &str) {
+    let s = script(k.script);
+    let cal = lab_name(&format!("{tag}cal"));
+    let mut timing = calibrate(&s, k, &cal, &bridge(&cal));
     let mut rng = Rng::new();
     let mut landed = Landed::default();
     let t0 = Instant::now();
-    for trial in 0..TRIALS {
-        let lab = lab_name(&format!("i{trial}"));
+    for trial in 0..trials {
+        let lab = lab_name(&format!("{tag}{trial}"));
         let br = bridge(&lab);
         let sig = nix::sys::signal::Signal::SIGINT;
-        let (run, delay) = start_and_signal(&s, timing, &mut rng, &lab, &br, sig);
+        let (run, delay) = start_and_signal(&s, k, timing, &mut rng, &lab, &br, sig);
         // The journal appears when `up` begins (and goes when the rollback
         // ends): there now means the signal came while luxc was making it.
         let had_journal = PathBuf::from(format!("/run/luxc/{lab}/journal")).exists();
@@ -408,11 +477,11 @@ fn sigint_at_random_points_of_up_rolls_back_and_exits_130() {
         );
     }
     println!(
-        "{TRIALS} trials in {:?}; SIGINT landed {landed:?}",
+        "{trials} trials in {:?}; SIGINT landed {landed:?}",
         t0.elapsed()
     );
     assert!(
-        landed.during >= TRIALS / 3,
+        landed.during >= trials / 3,
         "too few interrupts landed while the lab came up: {landed:?}"
     );
 }

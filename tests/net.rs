@@ -394,6 +394,27 @@ l:up()
         "{stderr}"
     );
     assert_clean(&lab, &stdout);
+    // The same in a network-only lab, whose namespaces helper threads are
+    // making meanwhile: they stop, and what they made is removed too.
+    let out = run(
+        &lab,
+        &lua(r#"
+local l = luxc.lab(LAB)
+local br = l:bridge{ name = bname("z") }
+for i = 1, 40 do
+  l:link(l:netns("n" .. i), br, { address = "10.79.2." .. (i + 1) .. "/24" })
+end
+l:bridge{ name = "lo" }
+l:up()
+"#),
+    );
+    let (stdout, stderr) = common::text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("up: bridge 'lo': create bridge lo: File exists"),
+        "{stderr}"
+    );
+    assert_clean(&lab, &stdout);
 }
 
 /// A link of the host (standing in for a physical NIC: a veth the test

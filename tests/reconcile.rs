@@ -12,6 +12,14 @@ use std::process::Output;
 use common::lab::{assert_clean, lab_name};
 use common::{luxc_bin, text};
 
+/// Held by the tests that change the host while another compares host
+/// snapshots: the tests of one file run in parallel.
+static HOST: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn host_lock() -> std::sync::MutexGuard<'static, ()> {
+    HOST.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The lab: a bridge, containers a (with a memory limit) and b (unless
 /// DROP_B), each linked to the bridge with an address.
 const SCRIPT: &str = r#"
@@ -135,6 +143,7 @@ fn memory_limit(lab: &str) -> String {
 
 #[test]
 fn plan_touches_nothing_and_reruns_change_only_what_differs() {
+    let _host = host_lock();
     let lab = Lab::new("reconcile");
     // --plan on a new lab: the plan lists everything, the host is unchanged.
     let before = snapshot();
@@ -311,6 +320,7 @@ fn open_and_repl_lab_errors() {
 
 #[test]
 fn progress_line_on_a_terminal_only() {
+    let _host = host_lock();
     // 300 namespaces on a bridge: long enough (> 0.2 s) for the line.
     let lab = lab_name("progress");
     let bridge = format!("pb{}", std::process::id() % 1_000_000);

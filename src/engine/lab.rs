@@ -17,6 +17,8 @@ use crate::process::ExecOutput;
 mod model;
 #[path = "lab_net.rs"]
 mod net;
+#[path = "lab_netns_feed.rs"]
+mod netns_feed;
 #[path = "lab_pci.rs"]
 mod pci_ops;
 #[path = "lab_reconcile.rs"]
@@ -742,8 +744,13 @@ impl Lab {
     }
 
     fn up_steps(&mut self) -> Result<()> {
+        let order = self.start_order()?;
+        if order.is_empty() {
+            // A network-only `up`: namespaces made beside bridges and links.
+            return self.net_up_pipelined();
+        }
         self.net_up_before()?;
-        for name in self.start_order()? {
+        for name in order {
             check_interrupt()?;
             self.start(&name)?;
         }

@@ -134,12 +134,26 @@ pub fn pin_name(lab: &str, node: &str) -> String {
     format!("{lab}-{node}")
 }
 
+/// A link's node end, made and addressed, still to come up.
+struct EndUp {
+    ns: Option<PathBuf>,
+    ifname: String,
+    index: u32,
+    gateways: Vec<IpAddr>,
+    /// The link, for errors.
+    what: String,
+}
+
 /// Open netlink sockets per namespace, for one batch of work.
 #[derive(Default)]
-struct Conns {
+pub(super) struct Conns {
     map: HashMap<Option<PathBuf>, Netlink>,
     /// Bridge indexes, per namespace and name (looked up once, not per port).
     bridges: HashMap<(Option<PathBuf>, String), u32>,
+    /// Open namespace files, for IFLA_NET_NS_FD (opened once, not per link).
+    pub(super) files: HashMap<PathBuf, File>,
+    /// Namespaces a helper thread is making meanwhile (lab_netns_feed.rs).
+    pub(super) feed: Option<super::netns_feed::NsFeed>,
 }
 
 impl Conns {
@@ -158,15 +172,32 @@ impl Conns {
             let nl = match ns {
                 None => Netlink::open(),
                 Some(p) => {
-                    let f = File::open(p)
-                        .map_err(|e| LabError(format!("open netns {}: {e}", p.display())))?;
-                    Netlink::open_in(&f)
+                    self.fd(ns)?;
+                    Netlink::open_in(&self.files[p])
                 }
             }
             .map_err(net_err)?;
             self.map.insert(ns.clone(), nl);
         }
         Ok(&self.map[ns])
+    }
+
+    /// The open file of namespace `ns` (None: the host's, no file).
+    fn fd(&mut self, ns: &Option<PathBuf>) -> Result<Option<std::os::fd::RawFd>> {
+        let Some(p) = ns else { return Ok(None) };
+        if !self.files.contains_key(p) {
+            let f =
+                File::open(p).map_err(|e| LabError(format!("open netns {}: {e}", p.display())))?;
+            self.files.insert(p.clone(), f);
+        }
+        Ok(Some(self.files[p].as_raw_fd()))
+    }
+
+    /// Keeps a namespace's file and a socket opened in it (by the helper
+    /// that made it).
+    pub(super) fn adopt(&mut self, p: PathBuf, file: File, nl: Netlink) {
+        self.map.insert(Some(p.clone()), nl);
+        self.files.insert(p, file);
     }
 }
 
@@ -562,7 +593,11 @@ impl Lab {
         Ok((id, alias))
     }
 
-    fn create_bridges(&mut self, conns: &mut Conns, inside_containers: bool) -> Result<()> {
+    pub(super) fn create_bridges(
+        &mut self,
+        conns: &mut Conns,
+        inside_containers: bool,
+    ) -> Result<()> {
         for i in 0..self.net.bridges.len() {
             let b = self.net.bridges[i].clone();
             if b.created.is_some() {
@@ -575,6 +610,9 @@ impl Lab {
                 .is_some_and(|n| matches!(self.end_of(n), Ok(End::Container(_))));
             if in_container != inside_containers {
                 continue;
+            }
+            if let Some(n) = &b.netns {
+                self.await_node(conns, n)?;
             }
             let ns = self.bridge_ns(&b)?;
             let with_netns = self.lab_owned_ns(&ns);
@@ -637,7 +675,10 @@ impl Lab {
         }
     }
 
-    fn create_links(&mut self, conns: &mut Conns) -> Result<()> {
+    pub(super) fn create_links(&mut self, conns: &mut Conns) -> Result<()> {
+        // Journal ids of the links made here, done once their ends are up.
+        let mut made = Vec::new();
+        let mut to_raise = Vec::new();
         for i in 0..self.net.links.len() {
             let l = self.net.links[i].clone();
             if l.created.is_some() {
@@ -652,6 +693,8 @@ impl Lab {
                 l.b_if
             );
             let fail = |e: String| LabError(format!("{what}: {e}"));
+            self.await_node(conns, l.a.name())?;
+            self.await_node(conns, l.b.name())?;
             let (a_ns, a_br) = self.end_place(&l.a).map_err(|e| fail(e.0))?;
             let (b_ns, b_br) = self.end_place(&l.b).map_err(|e| fail(e.0))?;
             // The bridge side is the main device, so it joins its bridge and
@@ -696,7 +739,7 @@ impl Lab {
                 Some(b) => Some(conns.bridge_index(m_ns, b).map_err(|e| fail(e.0))?),
                 None => None,
             };
-            let (m_file, p_file) = (open_ns(m_ns)?, open_ns(p_ns)?);
+            let p_fd = conns.fd(p_ns)?;
             // Node ends (not bridge ports) get the next index of their node.
             let m_index = if m_br.is_none() {
                 self.take_index(m_node)
@@ -708,7 +751,7 @@ impl Lab {
                 m_if,
                 link::Kind::Veth {
                     peer: p_if.clone(),
-                    peer_netns: p_file.as_ref().map(|f| f.as_raw_fd()),
+                    peer_netns: p_fd,
                     peer_mac: Some(mac_for(&self.name, p_node, p_if)),
                     peer_index: p_index,
                 },
@@ -718,7 +761,6 @@ impl Lab {
             // looks an existing name up in the sending socket's namespace
             // (6.1 does, with EEXIST for an `eth0` the host has), so the
             // name must be checked where the link will live.
-            let _ = &m_file;
             nlk.mac = Some(m_mac);
             nlk.mtu = l.opts.mtu;
             nlk.master = master;
@@ -792,7 +834,8 @@ impl Lab {
                 )
                 .map_err(|e| fail(e.to_string()))?;
             }
-            // Addresses, up and gateways at each non-bridge end.
+            // Addresses now, at each non-bridge end; up and gateways once
+            // every link is made (below).
             for (ns, ifn, addrs, gws, br) in [
                 (&a_ns, &l.a_if, &l.opts.address, &l.opts.gateway, &a_br),
                 (
@@ -817,27 +860,51 @@ impl Lab {
                     Some(i) => i,
                     None => link::index(nl, ifn).map_err(|e| fail(e.to_string()))?,
                 };
-                link::set(
-                    nl,
-                    ifn,
-                    &link::Change {
-                        up: Some(true),
-                        ..Default::default()
-                    },
-                )
-                .map_err(|e| fail(e.to_string()))?;
                 for a in addrs.iter() {
                     crate::net::addr::add(nl, index, ifn, a).map_err(|e| fail(e.to_string()))?;
                 }
-                for g in gws.iter() {
-                    let mut r = route::default_via(*g);
-                    r.dev = Some((index, ifn.clone()));
-                    route::add(nl, &r).map_err(|e| fail(e.to_string()))?;
-                }
+                to_raise.push(EndUp {
+                    ns: ns.clone(),
+                    ifname: ifn.clone(),
+                    index,
+                    gateways: gws.clone(),
+                    what: what.clone(),
+                });
             }
+            made.push(id);
+        }
+        self.raise_ends(conns, &to_raise)?;
+        for id in made {
             self.journal()?
                 .done(id)
                 .map_err(|e| LabError(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Brings the node ends of the links just made up and adds their
+    /// gateways. Last, so that no end has a carrier while links are still
+    /// being made: each end that comes up sends its IPv6 link-local
+    /// address's duplicate-address, multicast-listener and router
+    /// solicitation packets, which a bridge without a multicast querier
+    /// floods to every port — to every port that exists by then. Made
+    /// while links were still being made, at 1,000 nodes on one bridge
+    /// that flood took half of both CPUs during `up`.
+    fn raise_ends(&mut self, conns: &mut Conns, ends: &[EndUp]) -> Result<()> {
+        for e in ends {
+            super::check_interrupt()?;
+            let fail = |err: crate::net::NetError| LabError(format!("{}: {err}", e.what));
+            let nl = conns.get(&e.ns)?;
+            let up = link::Change {
+                up: Some(true),
+                ..Default::default()
+            };
+            link::set(nl, &e.ifname, &up).map_err(fail)?;
+            for g in &e.gateways {
+                let mut r = route::default_via(*g);
+                r.dev = Some((e.index, e.ifname.clone()));
+                route::add(nl, &r).map_err(fail)?;
+            }
         }
         Ok(())
     }
@@ -1235,7 +1302,7 @@ impl Lab {
 
     /// Saves the topology in the lab's state dir (journaled once), for
     /// `luxc graph LAB`.
-    fn write_topology(&mut self) -> Result<()> {
+    pub(super) fn write_topology(&mut self) -> Result<()> {
         let path = self.dir().join(super::super::graph::TOPOLOGY_FILE);
         let topo = self.topology();
         if !path.exists() {
@@ -1347,7 +1414,7 @@ pub(super) fn pin_pid_journaled(
 /// else's: refused before the journal names it, because a journal entry
 /// left without its "done" (luxc killed before the pin failed) would have
 /// teardown remove it.
-fn refuse_foreign_pin(path: &Path) -> std::result::Result<(), String> {
+pub(super) fn refuse_foreign_pin(path: &Path) -> std::result::Result<(), String> {
     if path.symlink_metadata().is_ok() {
         return Err(format!(
             "{} exists already (not made by this lab; luxc leaves it alone)",

@@ -109,19 +109,21 @@ fn pin_from(name: &str, source: &CString) -> Result<PathBuf, NetError> {
     Ok(pin)
 }
 
-/// Creates a new network namespace pinned at /run/netns/NAME. This thread
-/// unshares it, pins it and returns to its own namespace (luxc is
-/// single-threaded; no fork, which at 1,000 namespaces is most of the cost).
+/// Creates a new network namespace pinned at /run/netns/NAME. The calling
+/// thread unshares it, pins it and returns to its own namespace (no fork,
+/// which at 1,000 namespaces is most of the cost); other threads are not
+/// moved.
 pub fn create(name: &str) -> Result<PathBuf, NetError> {
-    create_with(name, || Ok(()))
+    create_with(name, || Ok(())).map(|(p, ())| p)
 }
 
-/// `create`, running `inside` in the new namespace before returning (its
-/// error fails the creation; the pin stays, for the caller's teardown).
-pub fn create_with(
+/// `create`, running `inside` in the new namespace before returning, with
+/// its value (its error fails the creation; the pin stays, for the caller's
+/// teardown).
+pub fn create_with<T>(
     name: &str,
-    inside: impl FnOnce() -> Result<(), String>,
-) -> Result<PathBuf, NetError> {
+    inside: impl FnOnce() -> Result<T, String>,
+) -> Result<(PathBuf, T), NetError> {
     let fail = |source: io::Error| NetError::Netns {
         name: name.to_string(),
         source,
@@ -130,11 +132,11 @@ pub fn create_with(
     let orig = std::fs::File::open("/proc/thread-self/ns/net").map_err(fail)?;
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| fail(e.into()))?;
     let pinned = pin_from(name, &cstr("/proc/thread-self/ns/net")).and_then(|p| {
-        inside().map_err(|e| NetError::Netns {
+        let value = inside().map_err(|e| NetError::Netns {
             name: name.to_string(),
             source: io::Error::other(e),
         })?;
-        Ok(p)
+        Ok((p, value))
     });
     if let Err(e) = nix::sched::setns(&orig, nix::sched::CloneFlags::CLONE_NEWNET) {
         // Staying in the new namespace would misplace every later link.

@@ -1091,6 +1091,7 @@ pub fn down_journal(mut journal: Journal) -> Result<teardown::Report> {
     // at 100 nodes: median 0.094 s against 0.107 s. (Waiting for the cleanup
     // before going on was slower, 0.145 s: the work queue is the slow part.)
     super::progress::begin("down", journal.live());
+    super::net_teardown::quiesce_bridges(&journal);
     let early = super::net_teardown::unpin_namespaces_first(&mut journal, &mut remover)
         .map_err(LabError)?;
     let report = teardown::teardown(&mut journal, &mut remover)

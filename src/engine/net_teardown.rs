@@ -158,6 +158,63 @@ pub fn remove_qdisc(netns: Option<&Path>, link_name: &str) -> Result<(), String>
     }
 }
 
+/// Takes the lab's bridges on the host down before anything else of the lab
+/// goes: a bridge that is down forwards nothing, so the IPv6 packets its
+/// node ends still send after `up` (duplicate-address, multicast-listener,
+/// router solicitations; flooded to every port without a multicast querier,
+/// N² deliveries) stop at once instead of competing with the teardown. One
+/// request per bridge; best effort, since teardown proper follows.
+pub fn quiesce_bridges(journal: &crate::engine::journal::Journal) {
+    use crate::engine::journal::Object;
+    let Ok(entries) = journal.entries() else {
+        return;
+    };
+    let records: Vec<(String, String, Option<String>)> = entries
+        .into_iter()
+        .filter(|e| !e.removed)
+        .filter_map(|e| match e.object {
+            Object::Link {
+                netns: None,
+                name,
+                alias,
+                mac,
+                ..
+            } => Some((name, alias, mac)),
+            _ => None,
+        })
+        .collect();
+    if records.is_empty() {
+        return;
+    }
+    let Ok(nl) = Netlink::open() else { return };
+    let Ok(links) = link::list(&nl) else { return };
+    for name in bridges_to_quiesce(&records, &links) {
+        let down = link::Change {
+            up: Some(false),
+            ..Default::default()
+        };
+        let _ = link::set(&nl, name, &down);
+    }
+}
+
+/// Of the host's `links`, the bridges that are up and are the lab's by a
+/// journal record (name, alias, MAC).
+fn bridges_to_quiesce<'a>(
+    records: &[(String, String, Option<String>)],
+    links: &'a [link::LinkInfo],
+) -> Vec<&'a str> {
+    links
+        .iter()
+        .filter(|l| l.up && l.kind.as_deref() == Some("bridge"))
+        .filter(|l| {
+            records
+                .iter()
+                .any(|(name, alias, mac)| *name == l.name && is_ours(l, alias, mac.as_deref()))
+        })
+        .map(|l| l.name.as_str())
+        .collect()
+}
+
 /// A host link that goes with a lab namespace, as the journal lists it.
 pub struct Settle {
     name: String,
@@ -308,6 +365,31 @@ mod tests {
             mac: Some(mac.into()),
             master: None,
             alias: alias.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn only_the_labs_own_bridges_that_are_up_are_taken_down_first() {
+        let rec = |name: &str, alias: &str| (name.to_string(), alias.to_string(), None);
+        let records = vec![rec("br0", "luxc:lab:3"), rec("lxport", "luxc:lab:4")];
+        let mut ours = link(Some("luxc:lab:3"), "02:00:00:00:00:01");
+        ours.up = true;
+        let mut down_already = ours.clone();
+        down_already.up = false;
+        let mut foreign = ours.clone();
+        foreign.alias = Some("someone else's".into());
+        let mut other_name = ours.clone();
+        other_name.name = "br1".into();
+        let mut port = ours.clone();
+        port.name = "lxport".into();
+        port.kind = Some("veth".into());
+        port.alias = Some("luxc:lab:4".into());
+        assert_eq!(bridges_to_quiesce(&records, &[ours.clone()]), vec!["br0"]);
+        for l in [down_already, foreign, other_name, port] {
+            assert!(
+                bridges_to_quiesce(&records, std::slice::from_ref(&l)).is_empty(),
+                "{l:?}"
+            );
         }
     }
 

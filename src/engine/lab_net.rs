@@ -98,6 +98,10 @@ pub struct Network {
     /// lab adopted by another luxc looks indexes up.
     #[serde(skip)]
     pub(super) next_index: HashMap<String, Option<u32>>,
+    /// Bridges made down by this `up`, brought up once its links are made
+    /// (namespace, name).
+    #[serde(skip)]
+    pub(super) bridges_to_raise: Vec<(Option<PathBuf>, String)>,
 }
 
 /// FNV-1a, for names and MACs that are the same for the same script and lab.
@@ -632,7 +636,11 @@ impl Lab {
             // A bridge inside a node takes that node's next interface index.
             nlk.index = b.netns.as_deref().and_then(|n| self.take_index(n));
             nlk.mac = Some(mac);
-            nlk.up = true;
+            // Down until the links are made (raised in create_links): a
+            // bridge that is down forwards nothing, so the packets of the
+            // node ends coming up meanwhile are not flooded to every port.
+            nlk.up = false;
+            self.net.bridges_to_raise.push((ns.clone(), b.name.clone()));
             nlk.alias = Some(alias);
             let fail = |e: crate::net::NetError| LabError(format!("up: bridge '{}': {e}", b.name));
             if let Err(e) = link::add_with_alias(nl, &nlk, None) {
@@ -874,6 +882,15 @@ impl Lab {
             made.push(id);
         }
         self.raise_ends(conns, &to_raise)?;
+        // The bridges this `up` made, last: their ports forward from now on.
+        for (ns, name) in std::mem::take(&mut self.net.bridges_to_raise) {
+            let up = link::Change {
+                up: Some(true),
+                ..Default::default()
+            };
+            link::set(conns.get(&ns)?, &name, &up)
+                .map_err(|e| LabError(format!("up: bridge '{name}': {e}")))?;
+        }
         for id in made {
             self.journal()?
                 .done(id)

@@ -25,8 +25,9 @@ use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
 
 /// Helper threads. Creating a namespace takes the kernel longer than making
 /// its veth, address and up here; two helpers keep this thread busy on a
-/// two-CPU machine (`benches/net-lab.sh`: at 1,000 nodes 1.4–1.6 s with two,
-/// 2.1 s with one; three were no faster).
+/// two-CPU machine (alternating runs of a 1,000-node star: `up` 1.4–1.6 s
+/// with two, 2.1 s with one; three were no faster: all link work holds the
+/// kernel's rtnl lock).
 const HELPERS: usize = 2;
 
 /// What a helper hands over with a namespace: its file and a netlink

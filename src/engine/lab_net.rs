@@ -979,6 +979,8 @@ impl Lab {
             }
         }
         self.net.nft.clear();
+        // A rolled-back `up` raises nothing later.
+        self.net.bridges_to_raise.clear();
         // Rolled-back namespaces are gone; kept ones keep their numbering
         // unknown from here on (safe: a lookup).
         for v in self.net.next_index.values_mut() {

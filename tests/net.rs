@@ -218,6 +218,35 @@ l:down()
     assert_clean(&lab, &out);
 }
 
+/// A network-only `up` makes its namespaces on helper threads; a container
+/// forked by the next `up` of the same script needs luxc single-threaded
+/// again. The bridges come up last, and carry traffic after.
+#[test]
+fn a_container_after_a_network_only_up_in_the_same_script() {
+    let lab = lab_name("after");
+    let out = ok(
+        &lab,
+        &lua(r#"
+local l = luxc.lab(LAB)
+local br = l:bridge{ name = bname("t") }
+for i = 1, 20 do
+  l:link(l:netns("n" .. i), br, { address = "10.79.3." .. (i + 1) .. "/24" })
+end
+l:up()
+local c = l:container{ name = "c", image = luxc.image.busybox() }
+l:link(c, br, { address = "10.79.3.100/24" })
+l:up()
+record(c)
+local shown = luxc.host.exec{ "ip", "-o", "link", "show", bname("t") }.stdout
+assert(shown:find("state UP", 1, true), shown)
+assert(luxc.test.ping(c, "10.79.3.2"), "the container cannot reach n1")
+assert(luxc.test.ping(c, "10.79.3.21"), "the container cannot reach n20")
+l:down()
+"#),
+    );
+    assert_clean(&lab, &out);
+}
+
 #[test]
 fn star_of_100_containers_passes_pingall_and_leaves_nothing() {
     let lab = lab_name("star");

@@ -404,30 +404,20 @@ local b = l:container{{ name = "b", image = luxc.image.busybox() }}
         );
         assert_clean(&lab, &stdout);
     }
-    // A failing `up` (a bridge name taken on the host) rolls back what it made.
-    let out = run(
-        &lab,
-        &lua(r#"
+    // A failing `up` (a bridge name taken on the host) rolls back what it
+    // made: in a lab with a container, and in a network-only lab, whose
+    // namespaces helper threads are making meanwhile (they stop, and what
+    // they made is removed too).
+    for body in [
+        r#"
 local l = luxc.lab(LAB)
 local br = l:bridge{ name = bname("y") }
 local a = l:container{ name = "a", image = luxc.image.busybox() }
 l:link(a, br, { address = "10.79.1.2/24" })
 l:bridge{ name = "lo" }
 l:up()
-"#),
-    );
-    let (stdout, stderr) = common::text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
-    assert!(
-        stderr.contains("up: bridge 'lo': create bridge lo: File exists"),
-        "{stderr}"
-    );
-    assert_clean(&lab, &stdout);
-    // The same in a network-only lab, whose namespaces helper threads are
-    // making meanwhile: they stop, and what they made is removed too.
-    let out = run(
-        &lab,
-        &lua(r#"
+"#,
+        r#"
 local l = luxc.lab(LAB)
 local br = l:bridge{ name = bname("z") }
 for i = 1, 40 do
@@ -435,15 +425,17 @@ for i = 1, 40 do
 end
 l:bridge{ name = "lo" }
 l:up()
-"#),
-    );
-    let (stdout, stderr) = common::text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
-    assert!(
-        stderr.contains("up: bridge 'lo': create bridge lo: File exists"),
-        "{stderr}"
-    );
-    assert_clean(&lab, &stdout);
+"#,
+    ] {
+        let out = run(&lab, &lua(body));
+        let (stdout, stderr) = common::text(&out);
+        assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+        assert!(
+            stderr.contains("up: bridge 'lo': create bridge lo: File exists"),
+            "{stderr}"
+        );
+        assert_clean(&lab, &stdout);
+    }
 }
 
 /// A link of the host (standing in for a physical NIC: a veth the test

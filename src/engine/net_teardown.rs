@@ -165,23 +165,9 @@ pub fn remove_qdisc(netns: Option<&Path>, link_name: &str) -> Result<(), String>
 /// N² deliveries) stop at once instead of competing with the teardown. One
 /// request per bridge; best effort, since teardown proper follows.
 pub fn quiesce_bridges(journal: &crate::engine::journal::Journal) {
-    use crate::engine::journal::Object;
-    let Ok(entries) = journal.entries() else {
-        return;
-    };
-    let records: Vec<(String, String, Option<String>)> = entries
+    let records: Vec<(String, String, Option<String>)> = host_links(journal)
         .into_iter()
-        .filter(|e| !e.removed)
-        .filter_map(|e| match e.object {
-            Object::Link {
-                netns: None,
-                name,
-                alias,
-                mac,
-                ..
-            } => Some((name, alias, mac)),
-            _ => None,
-        })
+        .map(|l| (l.name, l.alias, l.mac))
         .collect();
     if records.is_empty() {
         return;
@@ -224,6 +210,26 @@ pub struct Settle {
 /// The journal's links in the host namespace that go with a lab namespace
 /// and are not removed yet.
 pub fn links_with_netns(journal: &crate::engine::journal::Journal) -> Vec<Settle> {
+    host_links(journal)
+        .into_iter()
+        .filter(|l| l.with_netns)
+        .map(|l| Settle {
+            name: l.name,
+            alias: l.alias,
+        })
+        .collect()
+}
+
+/// A link record of the journal in the host namespace, not removed yet.
+struct HostLink {
+    name: String,
+    alias: String,
+    mac: Option<String>,
+    with_netns: bool,
+}
+
+/// The journal's links in the host namespace that are not removed yet.
+fn host_links(journal: &crate::engine::journal::Journal) -> Vec<HostLink> {
     use crate::engine::journal::Object;
     let Ok(entries) = journal.entries() else {
         return Vec::new();
@@ -236,9 +242,15 @@ pub fn links_with_netns(journal: &crate::engine::journal::Journal) -> Vec<Settle
                 netns: None,
                 name,
                 alias,
-                with_netns: true,
+                mac,
+                with_netns,
                 ..
-            } => Some(Settle { name, alias }),
+            } => Some(HostLink {
+                name,
+                alias,
+                mac,
+                with_netns,
+            }),
             _ => None,
         })
         .collect()
